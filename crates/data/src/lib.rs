@@ -1,0 +1,14 @@
+//! # fmseg-data
+//!
+//! Multi-rater segmentation data for fmseg: the embedded synthetic dataset with a known answer
+//! distribution ([`synth`]), numpy array files ([`npy`]), and the real on-disk formats of LIDC,
+//! MMIS and QUBIQ ([`formats`]).
+
+pub mod atomic;
+pub mod error;
+pub mod formats;
+pub mod npy;
+pub mod rng;
+pub mod synth;
+
+pub use error::DataError;
