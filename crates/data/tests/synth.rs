@@ -1,6 +1,8 @@
 //! The synthetic dataset: determinism, preset properties, and the oracle's closed forms checked
 //! against the official metric code (data-formats §4.3 item 7).
 
+#![allow(clippy::unwrap_used)]
+
 use fmseg_data::rng::Rng;
 use fmseg_data::synth::{SynthConfig, SynthPreset, SyntheticDataset};
 use fmseg_metrics::{ImageSet, Prefixes};

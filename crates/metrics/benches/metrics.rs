@@ -56,7 +56,9 @@ fn bench(c: &mut Criterion) {
         ("only_k16", Prefixes::Last),
     ] {
         group.bench_function(name, |b| {
-            b.iter(|| evaluate_dataset(&samples, &annotations, shape, prefixes).unwrap())
+            b.iter(|| {
+                evaluate_dataset(&samples, &annotations, shape, prefixes).expect("valid input")
+            })
         });
     }
     group.finish();

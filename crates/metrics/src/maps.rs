@@ -10,7 +10,7 @@
 /// If `pixels` is 0 or does not divide the buffer.
 pub fn variance_map(samples: &[f32], pixels: usize) -> Vec<f32> {
     assert!(
-        pixels > 0 && samples.len() % pixels == 0,
+        pixels > 0 && samples.len().is_multiple_of(pixels),
         "buffer is not n×pixels"
     );
     let n = (samples.len() / pixels).max(1) as f64;
@@ -34,7 +34,7 @@ pub fn variance_map(samples: &[f32], pixels: usize) -> Vec<f32> {
 /// If `pixels` is 0 or does not divide the buffer.
 pub fn entropy_map(samples: &[f32], pixels: usize) -> Vec<f32> {
     assert!(
-        pixels > 0 && samples.len() % pixels == 0,
+        pixels > 0 && samples.len().is_multiple_of(pixels),
         "buffer is not n×pixels"
     );
     let n = (samples.len() / pixels).max(1) as f64;

@@ -3,6 +3,8 @@
 //! must agree to ≤ 1e-6 for `mean`, `per_k` and `per_image`. Skips with a message when the shared
 //! folder is absent.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use fmseg_metrics::{DatasetShape, Prefixes, Scores, evaluate_dataset};

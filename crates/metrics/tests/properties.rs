@@ -2,6 +2,8 @@
 //! invariance to sample order for the full-set values, and the one-pass sweep agreeing with a
 //! fresh evaluation of each prefix.
 
+#![allow(clippy::unwrap_used)]
+
 use fmseg_metrics::bitmask::BitMask;
 use fmseg_metrics::overlap::{dice, iou};
 use fmseg_metrics::{ImageSet, Prefixes, Scores};
