@@ -59,16 +59,16 @@ impl DatasetReport {
     }
 }
 
-/// Scores N images.
+/// Scores every image: for each image, its scores at every requested prefix (in increasing k).
 ///
 /// # Shapes
 /// `samples`: N×n×H×W soft values in [0, 1]; `annotations`: N×m×H×W, foreground iff > 0.
-pub fn evaluate_dataset(
+pub fn evaluate_images(
     samples: &[f32],
     annotations: &[u8],
     shape: DatasetShape,
     prefixes: Prefixes,
-) -> Result<DatasetReport, MetricsError> {
+) -> Result<Vec<Vec<PrefixScores>>, MetricsError> {
     let DatasetShape {
         images,
         samples: n,
@@ -97,7 +97,7 @@ pub fn evaluate_dataset(
     };
     check("samples", samples.len(), n)?;
     check("annotations", annotations.len(), m)?;
-    let rows: Vec<Vec<PrefixScores>> = (0..images)
+    (0..images)
         .into_par_iter()
         .map(|i| {
             ImageSet {
@@ -116,7 +116,20 @@ pub fn evaluate_dataset(
                 other => other,
             })
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// Scores N images and averages over them.
+///
+/// # Shapes
+/// `samples`: N×n×H×W soft values in [0, 1]; `annotations`: N×m×H×W, foreground iff > 0.
+pub fn evaluate_dataset(
+    samples: &[f32],
+    annotations: &[u8],
+    shape: DatasetShape,
+    prefixes: Prefixes,
+) -> Result<DatasetReport, MetricsError> {
+    let rows = evaluate_images(samples, annotations, shape, prefixes)?;
     let per_k = (0..rows[0].len())
         .map(|r| PrefixScores {
             k: rows[0][r].k,
@@ -125,11 +138,11 @@ pub fn evaluate_dataset(
         .collect::<Vec<_>>();
     let per_image: Vec<Scores> = rows.iter().map(|img| img[img.len() - 1].scores).collect();
     Ok(DatasetReport {
-        images,
-        samples: n,
-        annotators: m,
-        height,
-        width,
+        images: shape.images,
+        samples: shape.samples,
+        annotators: shape.annotators,
+        height: shape.height,
+        width: shape.width,
         mean: Scores::mean(&per_image),
         per_k,
         per_image,

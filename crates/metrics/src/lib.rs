@@ -43,7 +43,7 @@ pub mod overlap;
 pub mod scores;
 pub mod sncc;
 
-pub use dataset::{DatasetReport, DatasetShape, evaluate_dataset};
+pub use dataset::{DatasetReport, DatasetShape, evaluate_dataset, evaluate_images};
 pub use error::MetricsError;
 pub use image::{ImageSet, Prefixes};
 pub use scores::{METRIC_NAMES, PrefixScores, Scores};
