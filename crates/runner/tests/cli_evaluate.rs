@@ -21,6 +21,28 @@ fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Runs `fmseg evaluate --json` on a pair of files, asserts success and parses the object.
+fn evaluate_json(samples: &Path, annotations: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "evaluate",
+        "--samples",
+        path_str(samples),
+        "--annotations",
+        path_str(annotations),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = fmseg(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.trim().lines().count(), 1, "exactly one JSON line");
+    serde_json::from_str(&text).unwrap()
+}
+
 fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
     let s = dir.join("s.npy");
     let a = dir.join("a.npy");
@@ -36,22 +58,7 @@ fn write_pair(dir: &Path) -> (PathBuf, PathBuf) {
 fn json_output_is_one_object_with_the_contract_keys() {
     let dir = tempfile::tempdir().unwrap();
     let (s, a) = write_pair(dir.path());
-    let out = fmseg(&[
-        "evaluate",
-        "--samples",
-        path_str(&s),
-        "--annotations",
-        path_str(&a),
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.trim().lines().count(), 1, "exactly one JSON line");
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let v = evaluate_json(&s, &a, &[]);
     assert_eq!(
         (
             v["images"].as_u64(),
@@ -96,16 +103,7 @@ fn table_output_and_parity_case_through_the_cli() {
     }
     let s = case.join("samples.npy");
     let a = case.join("annotations.npy");
-    let out = fmseg(&[
-        "evaluate",
-        "--samples",
-        path_str(&s),
-        "--annotations",
-        path_str(&a),
-        "--json",
-    ]);
-    assert!(out.status.success());
-    let ours: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = evaluate_json(&s, &a, &[]);
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap())
             .unwrap();
@@ -205,20 +203,7 @@ fn three_d_arrays_mean_one_image_and_float_annotations_threshold_at_half() {
     let a = dir.path().join("a.npy");
     write_f32(&s, &[1, 2, 2], &[1.0, 0.0, 0.0, 0.0]).unwrap();
     write_f32(&a, &[1, 2, 2], &[0.6, 0.5, 0.0, 0.0]).unwrap();
-    let out = fmseg(&[
-        "evaluate",
-        "--samples",
-        path_str(&s),
-        "--annotations",
-        path_str(&a),
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = evaluate_json(&s, &a, &[]);
     assert_eq!(v["images"], 1);
     assert!(
         v["mean"]["ged"].as_f64().unwrap().abs() < 1e-12,
@@ -272,17 +257,11 @@ fn synth_writes_the_dataset_and_the_oracle_matches_its_closed_form() {
         .sum::<f64>()
         / 40.0
         * (1.0 / 8.0 + 1.0 / 4.0);
-    let ev = fmseg(&[
-        "evaluate",
-        "--samples",
-        path_str(&out_dir.join("oracle_samples.npy")),
-        "--annotations",
-        path_str(&out_dir.join("annotations.npy")),
-        "--json",
-        "--no-sweep",
-    ]);
-    assert!(ev.status.success());
-    let v: Value = serde_json::from_slice(&ev.stdout).unwrap();
+    let v = evaluate_json(
+        &out_dir.join("oracle_samples.npy"),
+        &out_dir.join("annotations.npy"),
+        &["--no-sweep"],
+    );
     let ged = v["mean"]["ged"].as_f64().unwrap();
     // 40 images of one draw each: a loose Monte-Carlo band around D(1/n + 1/m).
     assert!(
@@ -310,21 +289,41 @@ fn synth_refuses_bad_arguments_with_exit_2() {
     );
 }
 
+/// The subcommand names listed under "Commands:" in a help text.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect()
+}
+
 #[test]
 fn every_subcommand_has_help() {
-    for args in [
-        vec!["--help"],
-        vec!["evaluate", "--help"],
-        vec!["data", "--help"],
-        vec!["data", "synth", "--help"],
-    ] {
+    let top = fmseg(&["--help"]);
+    assert!(top.status.success());
+    let mut pending: Vec<Vec<String>> = listed_commands(&String::from_utf8_lossy(&top.stdout))
+        .into_iter()
+        .map(|c| vec![c])
+        .collect();
+    assert!(pending.len() >= 3, "{pending:?}");
+    let mut checked = 0;
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
         let out = fmseg(&args);
-        assert!(out.status.success(), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage"),
-            "{args:?}"
-        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success() && text.contains("Usage"), "{args:?}");
+        for sub in listed_commands(&text) {
+            let mut next = path.clone();
+            next.push(sub);
+            pending.push(next);
+        }
+        checked += 1;
     }
+    assert!(checked >= 5, "only {checked} commands found");
 }
 
 #[test]
