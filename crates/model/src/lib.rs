@@ -9,8 +9,18 @@
 //! with [`unet::UNet::load_safetensors`] / [`unet::UNet::load_named_tensors`] and the outputs
 //! match the official float32 forward to ~1e-6 (see `tests/parity.rs`).
 
+pub mod checkpoint_load;
+pub mod dataset;
+pub mod ema;
+pub mod experiment;
+pub mod flow;
+pub mod ode;
 pub mod sampler;
+pub mod training;
 pub mod unet;
 
+pub use checkpoint_load::{CheckpointError, WeightSelection, load_official};
+pub use flow::sampling::{FlowSampler, FlowSamplerConfig};
+pub use ode::{Solver, SolverConfig, VelocityField};
 pub use sampler::{MethodId, SampleError, SampleSet, SegmentationSampler, seeded_normal};
 pub use unet::{ConfigError, UNet, UNetConfig, WeightsError};

@@ -20,9 +20,20 @@ pub enum Command {
     /// Score sampled segmentations against several annotators (GED, SNCC, Dmax, Dice, IoU and
     /// variants) for every number of samples k = 1..n.
     Evaluate(EvaluateArgs),
+    /// Score several methods' sample sets against the same annotations and write the long
+    /// metrics table (CSV) and comparison tables (Markdown, LaTeX) with bootstrap intervals.
+    Compare(crate::commands::compare::CompareArgs),
     /// Data tools: synthesise the embedded benchmark.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Model tools: evaluate the velocity of official weights.
+    #[command(subcommand)]
+    Model(crate::commands::model::ModelCommand),
+    /// Draw soft segmentations with the flow model (ODE sampling with CFG); writes (N, n, H, W).
+    Sample(crate::commands::sample::SampleArgs),
+    /// Train the flow model from an experiment spec (YAML); writes config.json,
+    /// model.safetensors (EMA), model_raw.safetensors, loss.csv and resumable checkpoints.
+    Train(crate::commands::train::TrainArgs),
 }
 
 /// `fmseg evaluate`.
@@ -56,6 +67,46 @@ pub enum DataCommand {
     /// images.npy (N, C, H, W), annotations.npy (N, M, H, W), marginal.npy, variance.npy (N, H, W)
     /// and oracle.json.
     Synth(SynthArgs),
+    /// Detect a dataset's format (pickle, CIMD, MMIS h5/npy, fmseg cache, synth output) and print
+    /// its summary and integrity problems.
+    Inspect(InspectArgs),
+    /// Convert any readable dataset into the fmseg npy cache (shards + index.json).
+    Convert(ConvertArgs),
+}
+
+/// `fmseg data inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Dataset file or folder.
+    pub path: PathBuf,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `fmseg data convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Dataset file or folder.
+    pub path: PathBuf,
+    /// Output cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Resize every sample to S x S (bilinear images, nearest masks).
+    #[arg(long, value_name = "S")]
+    pub size: Option<usize>,
+    /// Crop S x S around the lesion (image centre when all raters are empty) before resizing.
+    #[arg(long, value_name = "S")]
+    pub crop: Option<usize>,
+    /// Drop samples whose raters are all empty.
+    #[arg(long)]
+    pub drop_empty: bool,
+    /// Skip the per-image min-max normalisation.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Samples per shard.
+    #[arg(long, default_value_t = 1024)]
+    pub shard_size: usize,
 }
 
 /// `fmseg data synth`.

@@ -1,7 +1,12 @@
 //! Subcommand dispatch.
 
+pub mod compare;
 mod data;
+mod data_tools;
 mod evaluate;
+pub mod model;
+pub mod sample;
+pub mod train;
 
 use anyhow::Result;
 
@@ -11,6 +16,12 @@ use crate::cli::{Cli, Command, DataCommand};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Data(DataCommand::Synth(args)) => data::synth(&args),
+        Command::Model(model::ModelCommand::Velocity(args)) => model::velocity(&args),
+        Command::Sample(args) => sample::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Data(DataCommand::Inspect(args)) => data_tools::inspect(&args),
+        Command::Data(DataCommand::Convert(args)) => data_tools::convert(&args),
     }
 }

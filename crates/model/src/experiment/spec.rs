@@ -1,0 +1,244 @@
+//! The file-facing spec structs and their validation into an [`Experiment`].
+
+use std::path::{Path, PathBuf};
+
+use fmseg_data::synth::{SynthConfig, SynthPreset};
+use serde::{Deserialize, Serialize};
+
+use super::{Experiment, ExperimentError};
+use crate::flow::{CfgDropMode, FlowMatching};
+use crate::training::TrainConfig;
+use crate::unet::UNetConfig;
+
+/// The whole experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// Training data.
+    pub dataset: DatasetSpec,
+    /// The network.
+    pub model: ModelSpec,
+    /// The loop settings.
+    pub training: TrainingSpec,
+    /// Output folder (the command line's `--out` wins).
+    #[serde(default)]
+    pub out: Option<PathBuf>,
+}
+
+/// `dataset:` — the embedded synthetic dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// `lidc-like`, `mmis-like`, `tiny` or `degenerate`.
+    pub preset: SynthPreset,
+    /// Image side (default: the preset's).
+    #[serde(default)]
+    pub size: Option<usize>,
+    /// Raters per image (default 4).
+    #[serde(default = "default_raters")]
+    pub raters: usize,
+    /// Dataset seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// First training item (default 0).
+    #[serde(default)]
+    pub train_start: u64,
+    /// Number of training items.
+    pub train_count: usize,
+}
+
+/// Named network presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UNetPreset {
+    /// [`UNetConfig::cpu_small`].
+    CpuSmall,
+    /// [`UNetConfig::lidc_condition`].
+    LidcCondition,
+    /// [`UNetConfig::mmis_condition`].
+    MmisCondition,
+}
+
+/// `model:` — either `preset:` (with optional overrides) or a full `unet:` block with the
+/// official constructor names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// A named network; its image channels follow the dataset.
+    #[serde(default)]
+    pub preset: Option<UNetPreset>,
+    /// Every constructor argument of the official `UNetModel`.
+    #[serde(default)]
+    pub unet: Option<UNetConfig>,
+    /// Override of the preset's `model_channels`.
+    #[serde(default)]
+    pub model_channels: Option<usize>,
+    /// Override of the preset's `channel_mult`.
+    #[serde(default)]
+    pub channel_mult: Option<Vec<usize>>,
+    /// Override of the preset's `num_res_blocks`.
+    #[serde(default)]
+    pub num_res_blocks: Option<usize>,
+    /// Override of the preset's `attention_resolutions`.
+    #[serde(default)]
+    pub attention_resolutions: Option<Vec<usize>>,
+    /// Override of the preset's `dropout`.
+    #[serde(default)]
+    pub dropout: Option<f64>,
+}
+
+/// `training:` — loop settings; defaults are the official values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// Optimizer steps.
+    pub steps: u64,
+    /// Batch size (default 24).
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Learning rate (default 1e-4).
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// AdamW betas (default [0.9, 0.95]).
+    #[serde(default = "default_betas")]
+    pub betas: [f64; 2],
+    /// AdamW epsilon (default 1e-8).
+    #[serde(default = "default_eps")]
+    pub epsilon: f64,
+    /// Weight decay (default 0.01).
+    #[serde(default = "default_wd")]
+    pub weight_decay: f64,
+    /// EMA on/off (default on).
+    #[serde(default = "default_true")]
+    pub ema: bool,
+    /// EMA maximum decay (default 0.999).
+    #[serde(default = "default_ema_decay")]
+    pub ema_decay: f64,
+    /// Condition drop probability (default 0.5).
+    #[serde(default = "default_drop")]
+    pub cfg_drop_prob: f64,
+    /// `per-batch` (default, official) or `per-sample`.
+    #[serde(default = "default_drop_mode")]
+    pub cfg_drop: CfgDropMode,
+    /// Horizontal flip (default on).
+    #[serde(default = "default_true")]
+    pub flip: bool,
+    /// Seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Checkpoint period in steps (default 500; 0 = only at the end).
+    #[serde(default = "default_ckpt")]
+    pub checkpoint_every: u64,
+    /// Log period in steps (default 10; 0 = silent).
+    #[serde(default = "default_log")]
+    pub log_every: u64,
+}
+
+fn default_raters() -> usize {
+    4
+}
+fn default_batch() -> usize {
+    24
+}
+fn default_lr() -> f64 {
+    1e-4
+}
+fn default_betas() -> [f64; 2] {
+    [0.9, 0.95]
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_wd() -> f64 {
+    0.01
+}
+fn default_true() -> bool {
+    true
+}
+fn default_ema_decay() -> f64 {
+    0.999
+}
+fn default_drop() -> f64 {
+    0.5
+}
+fn default_drop_mode() -> CfgDropMode {
+    CfgDropMode::PerBatch
+}
+fn default_ckpt() -> u64 {
+    500
+}
+fn default_log() -> u64 {
+    10
+}
+
+impl ExperimentSpec {
+    /// Validates the spec (errors name `file` and the dotted field) and resolves it.
+    pub fn resolve(&self, file: &Path) -> Result<Experiment, ExperimentError> {
+        let invalid = |field: &str, message: String| ExperimentError::Invalid {
+            path: file.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        let d = &self.dataset;
+        let dataset = SynthConfig {
+            preset: d.preset,
+            size: d.size.unwrap_or_else(|| d.preset.default_size()),
+            raters: d.raters,
+            seed: d.seed,
+        };
+        dataset.validate().map_err(|e| match e {
+            fmseg_data::DataError::InvalidConfig { field, message } => {
+                invalid(&format!("dataset.{field}"), message)
+            }
+            other => invalid("dataset", other.to_string()),
+        })?;
+        let t = &self.training;
+        if d.train_count < t.batch_size.max(1) {
+            let msg = format!(
+                "{} items cannot fill one batch of {}",
+                d.train_count, t.batch_size
+            );
+            return Err(invalid("dataset.train_count", msg));
+        }
+        if !(0.0..=1.0).contains(&t.cfg_drop_prob) {
+            return Err(invalid(
+                "training.cfg_drop_prob",
+                format!("{} is outside [0, 1]", t.cfg_drop_prob),
+            ));
+        }
+        let unet = self
+            .model
+            .resolve(dataset.channels(), dataset.size, &invalid)?;
+        let training = TrainConfig {
+            steps: t.steps,
+            batch_size: t.batch_size,
+            lr: t.lr,
+            betas: t.betas,
+            epsilon: t.epsilon,
+            weight_decay: t.weight_decay,
+            ema_decay: t.ema.then_some(t.ema_decay),
+            flip: t.flip,
+            seed: t.seed,
+            checkpoint_every: t.checkpoint_every,
+            log_every: t.log_every,
+        };
+        training.validate().map_err(|e| match e {
+            crate::training::TrainError::Config { field, message } => {
+                invalid(&format!("training.{field}"), message)
+            }
+            other => invalid("training", other.to_string()),
+        })?;
+        Ok(Experiment {
+            dataset,
+            train_start: d.train_start,
+            train_count: d.train_count,
+            objective: FlowMatching {
+                unet,
+                cfg_drop_prob: t.cfg_drop_prob,
+                cfg_drop: t.cfg_drop,
+            },
+            training,
+            out: self.out.clone(),
+        })
+    }
+}

@@ -1,0 +1,116 @@
+//! `fmseg train` end to end: a few steps of flow matching on the `tiny` synthetic preset into a
+//! temporary folder (the checkpoint-folder contract), resume, and rejected specs (exit 2).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SPEC: &str = "\
+dataset: { preset: tiny, size: 32, raters: 4, seed: 0, train_count: 8 }
+model: { preset: cpu-small, model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1 }
+training: { steps: STEPS, batch_size: 4, checkpoint_every: 2, log_every: 1 }
+";
+
+fn fmseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fmseg"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn write_spec(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn train(spec: &str, out: &Path, extra: &[&str]) -> Output {
+    let out = out.display().to_string();
+    let mut args = vec!["train", "--experiment", spec, "--out", out.as_str()];
+    args.extend_from_slice(extra);
+    fmseg(&args)
+}
+
+#[test]
+fn trains_a_few_steps_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let spec = write_spec(dir.path(), "a.yaml", &SPEC.replace("STEPS", "2"));
+    let o = train(&spec, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for file in [
+        "config.json",
+        "model.safetensors",
+        "model_raw.safetensors",
+        "loss.csv",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    assert!(out.join("checkpoints/step-000002/optimizer.bpk").is_file());
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["unet"]["d_cond_image"], 1);
+    assert_eq!(config["training"]["betas"], serde_json::json!([0.9, 0.95]));
+    assert_eq!(config["dataset"]["synthetic"]["preset"], "tiny");
+
+    // A second run into the same folder must ask for --resume.
+    let again = train(&spec, &out, &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+
+    let longer = write_spec(dir.path(), "b.yaml", &SPEC.replace("STEPS", "3"));
+    let o = train(&longer, &out, &["--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("loss.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("step,loss,seconds\n1,"));
+}
+
+#[test]
+fn unknown_key_is_rejected_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SPEC
+        .replace("STEPS", "2")
+        .replace("batch_size: 4", "batch_size: 4, lerning_rate: 1");
+    let spec = write_spec(dir.path(), "bad.yaml", &text);
+    let o = train(&spec, &dir.path().join("run"), &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("lerning_rate") && stderr.contains("bad.yaml"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("run").exists());
+}
+
+#[test]
+fn out_of_range_value_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SPEC
+        .replace("STEPS", "2")
+        .replace("batch_size: 4", "batch_size: 4, cfg_drop_prob: 1.5");
+    let spec = write_spec(dir.path(), "range.yaml", &text);
+    let o = train(&spec, &dir.path().join("run"), &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("training.cfg_drop_prob"), "{stderr}");
+    let text = SPEC
+        .replace("STEPS", "2")
+        .replace("train_count: 8", "train_count: 2");
+    let spec = write_spec(dir.path(), "count.yaml", &text);
+    let o = train(&spec, &dir.path().join("run"), &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dataset.train_count"), "{stderr}");
+}
+
+#[test]
+fn shipped_flow_tiny_spec_is_valid() {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/flow-tiny.yaml");
+    let e = fmseg_model::experiment::Experiment::load(&spec).unwrap();
+    assert_eq!((e.dataset.size, e.training.batch_size), (32, 8));
+    assert_eq!(e.objective.unet.model_channels, 32);
+    assert_eq!(e.objective.unet.channel_mult, vec![1, 2]);
+    assert!(e.objective.unet.attention_resolutions.is_empty());
+    assert_eq!(e.training.ema_decay, Some(0.999));
+}
