@@ -12,15 +12,26 @@ default:
 build:
     cargo build --release -p fmseg-runner
 
-# Reproduce on the embedded default: the synthetic lidc-like benchmark (test images 10000..10099
-# of seed 0), scored with the paper's metrics for k = 1..16 samples. At this stage the only sampler
-# is the oracle (16 draws from the known answer distribution: the best achievable scores); the
-# trained methods join as they land. Results go to results/reproduce/.
+# Reproduce on the embedded default (CPU, ~10 min after the build on 2 cores): the synthetic
+# lidc-like benchmark at 32 px. Trains the flow model (experiments/reproduce-flow.yaml, training
+# images 0..511), draws 16 samples for each of 32 held-out test images (indices 10000..10031;
+# midpoint solver, 10 steps, CFG w = 0.3), and scores them next to the oracle sampler (16 draws from
+# the known answer distribution: the best achievable numbers) with the paper's metrics for
+# k = 1, 2, 4, 8, 16. Writes {{out}}/table.md, table.tex and metrics.csv. Reruns retrain only if
+# {{out}}/flow/model.safetensors is missing. Baselines join as they are wired to training.
 reproduce-paper out="results/reproduce": build
-    {{fmseg}} data synth --preset lidc-like --count 100 --size 64 --seed 0 --start 10000 --oracle-samples 16 --out {{out}}/data
-    {{fmseg}} evaluate --samples {{out}}/data/oracle_samples.npy --annotations {{out}}/data/annotations.npy --json > {{out}}/oracle-metrics.json.tmp
-    mv {{out}}/oracle-metrics.json.tmp {{out}}/oracle-metrics.json
-    {{fmseg}} evaluate --samples {{out}}/data/oracle_samples.npy --annotations {{out}}/data/annotations.npy | tee {{out}}/oracle-metrics.txt
+    {{fmseg}} data synth --preset lidc-like --count 32 --size 32 --seed 0 --start 10000 --oracle-samples 16 --out {{out}}/test
+    test -f {{out}}/flow/model.safetensors || {{fmseg}} train --experiment experiments/reproduce-flow.yaml --out {{out}}/flow
+    {{fmseg}} sample --checkpoint {{out}}/flow --images {{out}}/test/images.npy --count 16 --solver midpoint --steps 10 --seed 0 --out {{out}}/flow-samples.npy
+    {{fmseg}} compare --annotations {{out}}/test/annotations.npy --method oracle={{out}}/test/oracle_samples.npy --method flow={{out}}/flow-samples.npy --dataset synthetic-lidc-like-32 --out {{out}}
+
+# Train the small flow model on the 32-px `tiny` preset (~1.5 min) and score 16 samples of 16
+# test images: a quick end-to-end check of train → sample → evaluate.
+smoke out="results/smoke": build
+    {{fmseg}} data synth --preset tiny --count 16 --size 32 --seed 0 --start 10000 --out {{out}}/test
+    test -f {{out}}/flow/model.safetensors || {{fmseg}} train --experiment experiments/flow-tiny.yaml --out {{out}}/flow
+    {{fmseg}} sample --checkpoint {{out}}/flow --images {{out}}/test/images.npy --count 16 --solver midpoint --steps 10 --out {{out}}/flow-samples.npy
+    {{fmseg}} evaluate --samples {{out}}/flow-samples.npy --annotations {{out}}/test/annotations.npy
 
 # Run every test of the workspace (golden tests read ../shared/parity and skip when it is absent).
 test:

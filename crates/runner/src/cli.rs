@@ -23,6 +23,9 @@ pub enum Command {
     /// Score several methods' sample sets against the same annotations and write the long
     /// metrics table (CSV) and comparison tables (Markdown, LaTeX) with bootstrap intervals.
     Compare(crate::commands::compare::CompareArgs),
+    /// Log-likelihood (nats, bits per pixel) of each annotator's mask under a trained flow model,
+    /// by the instantaneous change of variables (exact or Hutchinson divergence).
+    Likelihood(crate::commands::likelihood::LikelihoodArgs),
     /// Data tools: synthesise the embedded benchmark.
     #[command(subcommand)]
     Data(DataCommand),

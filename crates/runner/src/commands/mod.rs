@@ -4,6 +4,7 @@ pub mod compare;
 mod data;
 mod data_tools;
 mod evaluate;
+pub mod likelihood;
 pub mod model;
 pub mod sample;
 pub mod train;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Likelihood(args) => likelihood::run(&args),
         Command::Data(DataCommand::Synth(args)) => data::synth(&args),
         Command::Model(model::ModelCommand::Velocity(args)) => model::velocity(&args),
         Command::Sample(args) => sample::run(&args),
