@@ -5,9 +5,13 @@
 //! MMIS and QUBIQ ([`formats`]).
 
 pub mod atomic;
+pub mod cache;
 pub mod error;
 pub mod formats;
+pub mod inspect;
+pub mod integrity;
 pub mod npy;
+pub mod preprocess;
 pub mod rng;
 pub mod synth;
 

@@ -8,6 +8,8 @@
 
 pub mod cimd_jpeg;
 pub mod lidc_pickle;
+pub mod mmis_h5;
+pub mod mmis_npy;
 pub mod pickle;
 pub mod raw;
 pub mod split;
@@ -15,5 +17,7 @@ pub mod torch_pt;
 
 pub use cimd_jpeg::{CimdError, read_cimd_dir};
 pub use lidc_pickle::{LidcPickleError, read_lidc_pickle};
+pub use mmis_h5::{MmisH5Error, read_mmis_h5, read_mmis_h5_dir};
+pub use mmis_npy::{MmisNpyError, read_mmis_npy_dir};
 pub use raw::{RawDataset, RawSample, SourceFormat};
 pub use split::{SplitError, official_lidc_split, split_by_group, train_test_split};

@@ -59,6 +59,14 @@ pub enum SourceFormat {
     OfficialPickle,
     /// CIMD folders of `image_<k>.jpg` + `label<d>_.jpg`.
     CimdJpeg,
+    /// MMIS 2024 per-case HDF5 (`t1`, `t1c`, `t2`, `label_a1..a4`), one sample per slice.
+    MmisH5,
+    /// The official repo's MMIS slice folders `<case>/image_<i>.npy` + `label_<i>.npy`.
+    MmisNpy,
+    /// An fmseg npy cache written by `fmseg data convert`.
+    FmsegCache,
+    /// A `fmseg data synth` folder (`images.npy` + `annotations.npy`).
+    FmsegSynth,
 }
 
 /// A whole dataset read from one file or folder.

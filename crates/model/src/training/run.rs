@@ -1,6 +1,7 @@
 //! The loop itself: batch → loss → NaN/Inf guard → backward → AdamW step → EMA update → log,
 //! with checkpoints and the final export (see the [module docs](super)).
 
+use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -170,6 +171,14 @@ pub fn train<O: Objective>(
     let csv_path = out.join("loss.csv");
     let started = Instant::now();
     let mut final_loss = f32::NAN;
+    // A bar on an interactive stderr; hidden otherwise (CI logs keep the periodic lines).
+    let bar = ProgressBar::new(config.steps).with_position(st.step);
+    if let Ok(style) = ProgressStyle::with_template(
+        "[{prefix}] {bar:30} {pos}/{len} steps, {msg}, {elapsed} elapsed, eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(objective.name());
     while st.step < config.steps {
         let step = st.step;
         let mut rng = Rng::for_item(config.seed, step);
@@ -195,15 +204,22 @@ pub fn train<O: Objective>(
         let seconds = st.seconds + started.elapsed().as_secs_f64();
         writeln!(csv, "{},{value},{seconds:.3}", st.step)
             .map_err(|e| TrainError::io(&csv_path, e))?;
+        bar.set_position(st.step);
+        bar.set_message(format!("loss {value:.5}"));
         if config.log_every > 0
             && (st.step.is_multiple_of(config.log_every) || st.step == config.steps)
         {
-            eprintln!(
+            let line = format!(
                 "[{}] step {}/{} loss {value:.5} ({seconds:.1} s)",
                 objective.name(),
                 st.step,
                 config.steps
             );
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
         if config.checkpoint_due(st.step) {
             csv.flush().map_err(|e| TrainError::io(&csv_path, e))?;
@@ -223,6 +239,7 @@ pub fn train<O: Objective>(
             last_checkpoint = Some(save_checkpoint(out, &parts)?);
         }
     }
+    bar.finish_and_clear();
     csv.flush().map_err(|e| TrainError::io(&csv_path, e))?;
     let raw = objective.export(&st.model)?;
     write_safetensors_atomic(&out.join("model_raw.safetensors"), &raw)?;
