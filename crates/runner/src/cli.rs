@@ -26,7 +26,7 @@ pub enum Command {
     /// Log-likelihood (nats, bits per pixel) of each annotator's mask under a trained flow model,
     /// by the instantaneous change of variables (exact or Hutchinson divergence).
     Likelihood(crate::commands::likelihood::LikelihoodArgs),
-    /// Data tools: synthesise the embedded benchmark.
+    /// Data tools: synthesise the embedded benchmark, inspect and convert datasets.
     #[command(subcommand)]
     Data(DataCommand),
     /// Model tools: evaluate the velocity of official weights.
