@@ -18,7 +18,9 @@
 
 pub mod cimd;
 pub mod common;
+pub mod experiment;
 pub mod gaussian;
+pub mod load;
 pub mod phiseg;
 pub mod prob_unet;
 

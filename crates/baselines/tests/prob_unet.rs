@@ -169,7 +169,7 @@ fn loss_falls_under_adam() {
         ..tiny(1)
     };
     let model = ProbUnet::new(&config, &device).unwrap();
-    let (model, history) = support::adam_run(model, 30, 3e-3, |m, step| {
+    let (model, history) = support::adam_run(model, 60, 3e-3, |m, step| {
         m.loss(images.clone(), masks.clone(), &mut Rng::new(step as u64))
             .total
     });

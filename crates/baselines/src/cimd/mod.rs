@@ -32,10 +32,12 @@
 mod config;
 mod losses;
 mod model;
+mod objective;
 mod sampler;
 pub mod schedule;
 
 pub use config::{CimdConfig, DiffusionSampler};
 pub use losses::{discretized_gaussian_log_likelihood, normal_kl};
 pub use model::Cimd;
+pub use objective::CimdObjective;
 pub use schedule::Schedule;

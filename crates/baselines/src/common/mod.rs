@@ -3,6 +3,8 @@
 //! [`SampleSet`].
 
 mod blocks;
+pub mod objective;
+pub mod params;
 
 pub(crate) use blocks::conv1x1;
 pub use blocks::{AxisAlignedEncoder, ConvBlock, ConvEncoder, tile_latent};

@@ -31,7 +31,9 @@ mod config;
 pub mod hierarchy;
 pub mod likelihood;
 mod model;
+mod objective;
 mod sampler;
 
 pub use config::PhisegConfig;
 pub use model::{Phiseg, PhisegForward};
+pub use objective::PhisegObjective;

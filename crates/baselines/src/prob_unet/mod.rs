@@ -27,7 +27,9 @@
 
 mod config;
 mod model;
+mod objective;
 mod sampler;
 
 pub use config::ProbUnetConfig;
 pub use model::{ProbUnet, ProbUnetForward};
+pub use objective::ProbUnetObjective;

@@ -14,6 +14,10 @@ use crate::unet::UNetConfig;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentSpec {
+    /// Method id; `flow` (default) here. The runner dispatches the baselines' ids
+    /// (`prob-unet`, `phiseg`, `cimd`) to `fmseg_baselines::experiment` before this spec is read.
+    #[serde(default)]
+    pub method: Option<String>,
     /// Training data.
     pub dataset: DatasetSpec,
     /// The network.
@@ -179,6 +183,14 @@ impl ExperimentSpec {
             field: field.to_string(),
             message,
         };
+        if let Some(method) = &self.method
+            && method != "flow"
+        {
+            return Err(invalid(
+                "method",
+                format!("'{method}': this spec trains the flow model (expected flow)"),
+            ));
+        }
         let d = &self.dataset;
         let dataset = SynthConfig {
             preset: d.preset,

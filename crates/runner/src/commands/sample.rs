@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
+use fmseg_baselines::load::{LoadOptions, folder_method, load_sampler};
 use fmseg_data::npy::write_f32;
 use fmseg_model::checkpoint_load::{WeightSelection, load_official_with};
 use fmseg_model::flow::sampling::{Decode, FlowSampler, FlowSamplerConfig};
 use fmseg_model::ode::{Solver, SolverConfig};
-use fmseg_model::{SegmentationSampler, UNetConfig};
+use fmseg_model::{MethodId, SegmentationSampler, UNetConfig};
 
 use super::model::{parse_guidance, read_tensor4};
 use crate::input_error::input_error;
@@ -122,8 +123,12 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             "--count, --steps and --max-batch must be at least 1",
         ));
     }
-    let guidance = parse_guidance(&args.guidance)?;
     let device = Device::flex();
+    let method = folder_method(&args.checkpoint).unwrap_or(MethodId::Flow);
+    if method != MethodId::Flow {
+        return run_baseline(args, method, &device);
+    }
+    let guidance = parse_guidance(&args.guidance)?;
     let (config, weights) = resolve_checkpoint(&args.checkpoint, args.raw_weights)?;
     let images = read_tensor4(&args.images, &device)?;
     let [_, c, h, w] = images.dims();
@@ -163,12 +168,38 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let set = sampler
         .sample(images, args.count, args.seed)
         .map_err(|e| input_error(e.to_string()))?;
-    write_f32(&args.out, &set.shape, &set.masks)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    let [n, k, _, _] = set.shape;
+    write_set(args, &set)?;
     eprintln!(
-        "sampled {n} images × {k} samples ({}): NFE {} per sample (network passes), {:.3} s",
-        args.solver, set.nfe, set.seconds
+        "sampled {} images × {} samples ({}): NFE {} per sample (network passes), {:.3} s",
+        set.shape[0], set.shape[1], args.solver, set.nfe, set.seconds
+    );
+    Ok(())
+}
+
+fn write_set(args: &SampleArgs, set: &fmseg_model::SampleSet) -> Result<()> {
+    write_f32(&args.out, &set.shape, &set.masks)
+        .with_context(|| format!("writing {}", args.out.display()))
+}
+
+/// `fmseg sample` of a baseline folder (`config.json` `method` ≠ flow): `--count`, `--seed`,
+/// `--raw-weights` apply; `--steps` sets CIMD's sampling steps when given explicitly (≤ T);
+/// the flow-only options (solver, guidance, …) are ignored.
+fn run_baseline(args: &SampleArgs, method: MethodId, device: &Device) -> Result<()> {
+    let steps_given = std::env::args().any(|a| a == "--steps" || a.starts_with("--steps="));
+    let options = LoadOptions {
+        raw_weights: args.raw_weights,
+        steps: (steps_given && method == MethodId::Cimd).then_some(args.steps),
+    };
+    let sampler =
+        load_sampler(&args.checkpoint, options, device).map_err(|e| input_error(e.to_string()))?;
+    let images = read_tensor4(&args.images, device)?;
+    let set = sampler
+        .sample(images, args.count, args.seed)
+        .map_err(|e| input_error(format!("{}: {e}", args.images.display())))?;
+    write_set(args, &set)?;
+    eprintln!(
+        "sampled {} images × {} samples ({method}): NFE {} per sample, {:.3} s",
+        set.shape[0], set.shape[1], set.nfe, set.seconds
     );
     Ok(())
 }

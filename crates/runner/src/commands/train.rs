@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
+use fmseg_baselines::experiment::{BaselineExperiment, peek_method};
+use fmseg_model::MethodId;
 use fmseg_model::dataset::InMemorySource;
 use fmseg_model::experiment::{Experiment, ExperimentError};
 use fmseg_model::training::{TrainError, latest_checkpoint, train};
@@ -31,33 +33,30 @@ pub struct TrainArgs {
     pub resume: bool,
 }
 
-fn default_out(experiment: &Path) -> PathBuf {
+fn default_out(experiment: &Path, method: MethodId) -> PathBuf {
     let stem = experiment
         .file_stem()
         .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned());
-    Path::new("results").join(stem).join("flow")
+    Path::new("results").join(stem).join(method.as_str())
 }
 
 /// Runs `fmseg train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
     // Every experiment error (unreadable file, bad YAML, unknown key, bad value) is user input.
-    let experiment = Experiment::load(&args.experiment)
+    let text = std::fs::read_to_string(&args.experiment)
+        .map_err(|e| input_error(format!("{}: {e}", args.experiment.display())))?;
+    let method = peek_method(&text, &args.experiment).map_err(|e| input_error(e.to_string()))?;
+    if method != MethodId::Flow {
+        return run_baseline(args, &text, method);
+    }
+    let experiment = Experiment::from_yaml_str(&text, &args.experiment)
         .map_err(|e: ExperimentError| input_error(e.to_string()))?;
     let out = args
         .out
         .clone()
         .or_else(|| experiment.out.clone())
-        .unwrap_or_else(|| default_out(&args.experiment));
-    let existing = latest_checkpoint(&out).map_err(|e| input_error(e.to_string()))?;
-    if let Some(dir) = &existing
-        && !args.resume
-    {
-        return Err(input_error(format!(
-            "{} already holds checkpoints ({}); pass --resume to continue or choose another --out",
-            out.display(),
-            dir.display()
-        )));
-    }
+        .unwrap_or_else(|| default_out(&args.experiment, method));
+    refuse_existing(&out, args.resume)?;
     let source = InMemorySource::from_synthetic(
         experiment.dataset.clone(),
         experiment.train_start,
@@ -80,6 +79,53 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         other => anyhow::Error::new(other),
     })
     .with_context(|| format!("training into {}", out.display()))?;
+    report(&summary, &out);
+    Ok(())
+}
+
+/// `fmseg train` of a baseline (`method: prob-unet | phiseg | cimd`).
+fn run_baseline(args: &TrainArgs, text: &str, method: MethodId) -> Result<()> {
+    let experiment = BaselineExperiment::from_yaml_str(text, &args.experiment)
+        .map_err(|e| input_error(e.to_string()))?;
+    let out = args
+        .out
+        .clone()
+        .or_else(|| experiment.out.clone())
+        .unwrap_or_else(|| default_out(&args.experiment, method));
+    refuse_existing(&out, args.resume)?;
+    let source = InMemorySource::from_synthetic(
+        experiment.dataset.clone(),
+        experiment.train_start,
+        experiment.train_count,
+    )
+    .context("building the synthetic training set")?;
+    let device = Device::flex().autodiff();
+    let summary = experiment
+        .train(&source, &out, &device, args.resume)
+        .map_err(|e| match e {
+            TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e.to_string()),
+            other => anyhow::Error::new(other),
+        })
+        .with_context(|| format!("training {method} into {}", out.display()))?;
+    report(&summary, &out);
+    Ok(())
+}
+
+fn refuse_existing(out: &Path, resume: bool) -> Result<()> {
+    let existing = latest_checkpoint(out).map_err(|e| input_error(e.to_string()))?;
+    if let Some(dir) = &existing
+        && !resume
+    {
+        return Err(input_error(format!(
+            "{} already holds checkpoints ({}); pass --resume to continue or choose another --out",
+            out.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn report(summary: &fmseg_model::training::TrainSummary, out: &Path) {
     let done = summary.steps - summary.start_step;
     let per_step = if done > 0 {
         summary.seconds / done as f64
@@ -94,5 +140,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         summary.final_loss,
         out.display()
     );
-    Ok(())
 }

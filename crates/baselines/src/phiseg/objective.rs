@@ -1,0 +1,24 @@
+//! `fmseg train` support: [`Phiseg`] as a [`BaselineModel`] of the shared training loop.
+
+use burn::tensor::{Device, Tensor};
+use fmseg_data::rng::Rng;
+
+use super::{Phiseg, PhisegConfig};
+use crate::common::objective::{BaselineModel, BaselineObjective};
+use crate::{ConfigError, LossOutput};
+
+impl BaselineModel for Phiseg {
+    type Config = PhisegConfig;
+    const METHOD: &'static str = "phiseg";
+
+    fn build(config: &PhisegConfig, device: &Device) -> Result<Self, ConfigError> {
+        Phiseg::new(config, device)
+    }
+
+    fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
+        self.loss(images, masks, rng)
+    }
+}
+
+/// The training objective of [`Phiseg`].
+pub type PhisegObjective = BaselineObjective<Phiseg>;

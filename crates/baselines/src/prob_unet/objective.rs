@@ -1,0 +1,24 @@
+//! `fmseg train` support: [`ProbUnet`] as a [`BaselineModel`] of the shared training loop.
+
+use burn::tensor::{Device, Tensor};
+use fmseg_data::rng::Rng;
+
+use super::{ProbUnet, ProbUnetConfig};
+use crate::common::objective::{BaselineModel, BaselineObjective};
+use crate::{ConfigError, LossOutput};
+
+impl BaselineModel for ProbUnet {
+    type Config = ProbUnetConfig;
+    const METHOD: &'static str = "prob-unet";
+
+    fn build(config: &ProbUnetConfig, device: &Device) -> Result<Self, ConfigError> {
+        ProbUnet::new(config, device)
+    }
+
+    fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
+        self.loss(images, masks, rng)
+    }
+}
+
+/// The training objective of [`ProbUnet`].
+pub type ProbUnetObjective = BaselineObjective<ProbUnet>;
