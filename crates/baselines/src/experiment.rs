@@ -211,19 +211,7 @@ impl BaselineSpec {
                 BaselineConfig::Cimd(c)
             }
         };
-        let training = TrainConfig {
-            steps: t.steps,
-            batch_size: t.batch_size,
-            lr: t.lr,
-            betas: t.betas,
-            epsilon: t.epsilon,
-            weight_decay: t.weight_decay,
-            ema_decay: t.ema.then_some(t.ema_decay),
-            flip: t.flip,
-            seed: t.seed,
-            checkpoint_every: t.checkpoint_every,
-            log_every: t.log_every,
-        };
+        let training = t.train_config();
         training.validate().map_err(|e| match e {
             TrainError::Config { field, message } => {
                 invalid(file, &format!("training.{field}"), message)

@@ -138,6 +138,25 @@ pub struct TrainingSpec {
     pub log_every: u64,
 }
 
+impl TrainingSpec {
+    /// The training-loop settings this block resolves to (validated by the caller).
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            steps: self.steps,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            betas: self.betas,
+            epsilon: self.epsilon,
+            weight_decay: self.weight_decay,
+            ema_decay: self.ema.then_some(self.ema_decay),
+            flip: self.flip,
+            seed: self.seed,
+            checkpoint_every: self.checkpoint_every,
+            log_every: self.log_every,
+        }
+    }
+}
+
 fn default_raters() -> usize {
     4
 }
@@ -221,19 +240,7 @@ impl ExperimentSpec {
         let unet = self
             .model
             .resolve(dataset.channels(), dataset.size, &invalid)?;
-        let training = TrainConfig {
-            steps: t.steps,
-            batch_size: t.batch_size,
-            lr: t.lr,
-            betas: t.betas,
-            epsilon: t.epsilon,
-            weight_decay: t.weight_decay,
-            ema_decay: t.ema.then_some(t.ema_decay),
-            flip: t.flip,
-            seed: t.seed,
-            checkpoint_every: t.checkpoint_every,
-            log_every: t.log_every,
-        };
+        let training = t.train_config();
         training.validate().map_err(|e| match e {
             crate::training::TrainError::Config { field, message } => {
                 invalid(&format!("training.{field}"), message)
