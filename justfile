@@ -12,26 +12,39 @@ default:
 build:
     cargo build --release -p fmseg-runner
 
-# Reproduce on the embedded default (CPU, ~10 min after the build on 2 cores): the synthetic
-# lidc-like benchmark at 32 px. Trains the flow model (experiments/reproduce-flow.yaml, training
-# images 0..511), draws 16 samples for each of 32 held-out test images (indices 10000..10031;
-# midpoint solver, 10 steps, CFG w = 0.3), and scores them next to the oracle sampler (16 draws from
-# the known answer distribution: the best achievable numbers) with the paper's metrics for
-# k = 1, 2, 4, 8, 16. Writes {{out}}/table.md, table.tex and metrics.csv. Reruns retrain only if
-# {{out}}/flow/model.safetensors is missing. Baselines join as they are wired to training.
-reproduce-paper out="results/reproduce": build
-    {{fmseg}} data synth --preset lidc-like --count 32 --size 32 --seed 0 --start 10000 --oracle-samples 16 --out {{out}}/test
-    test -f {{out}}/flow/model.safetensors || {{fmseg}} train --experiment experiments/reproduce-flow.yaml --out {{out}}/flow
-    {{fmseg}} sample --checkpoint {{out}}/flow --images {{out}}/test/images.npy --count 16 --solver midpoint --steps 10 --seed 0 --out {{out}}/flow-samples.npy
-    {{fmseg}} compare --annotations {{out}}/test/annotations.npy --method oracle={{out}}/test/oracle_samples.npy --method flow={{out}}/flow-samples.npy --dataset synthetic-lidc-like-32 --out {{out}}
+# Without arguments: the embedded default, experiments/cpu-default.yaml (flow matching vs Prob-UNet, PHiSeg, CIMD and the oracle on the
+# synthetic lidc-like benchmark at 32 px; ~15 min after the build on 2 cores) into
+# results/cpu-default/. `just reproduce-paper lidc DIR` runs experiments/paper-lidc.yaml on Knegt's
+# data_lidc.pickle in DIR (or DIR is the pickle itself); `just reproduce-paper mmis DIR` runs
+# experiments/paper-mmis.yaml on MMIS2024TASK1 (DIR holds training/ and validation/); both are
+# GPU-sized. Writes table.md/.tex, metrics.csv/.parquet, figures/ and manifest.json; a second run
+# skips every finished cell and only re-renders the tables and figures.
+# Reproduce the paper's comparison: CPU default, or `lidc DIR` / `mmis DIR` (GPU-sized).
+reproduce-paper dataset="" data="": build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    case "{{dataset}}" in
+        "") {{fmseg}} run experiments/cpu-default.yaml ;;
+        lidc|mmis)
+            test -n "{{data}}" || { echo "usage: just reproduce-paper {{dataset}} DATA_DIR" >&2; exit 2; }
+            {{fmseg}} run experiments/paper-{{dataset}}.yaml --data "{{dataset}}={{data}}" ;;
+        *) echo "unknown dataset '{{dataset}}' (expected lidc or mmis, or nothing for the CPU default)" >&2; exit 2 ;;
+    esac
 
-# Train the small flow model on the 32-px `tiny` preset (~1.5 min) and score 16 samples of 16
-# test images: a quick end-to-end check of train → sample → evaluate.
-smoke out="results/smoke": build
-    {{fmseg}} data synth --preset tiny --count 16 --size 32 --seed 0 --start 10000 --out {{out}}/test
-    test -f {{out}}/flow/model.safetensors || {{fmseg}} train --experiment experiments/flow-tiny.yaml --out {{out}}/flow
-    {{fmseg}} sample --checkpoint {{out}}/flow --images {{out}}/test/images.npy --count 16 --solver midpoint --steps 10 --out {{out}}/flow-samples.npy
-    {{fmseg}} evaluate --samples {{out}}/flow-samples.npy --annotations {{out}}/test/annotations.npy
+# experiments/smoke.yaml: all four methods, 40 steps each, 8 test images of the `tiny` preset.
+# The whole pipeline on tiny networks, under 3 min after the build, into results/smoke/.
+smoke: build
+    {{fmseg}} run experiments/smoke.yaml
+
+# Run any experiment file: `just run experiments/qubiq-brain-growth.yaml [--out DIR ...]`.
+run file *args: build
+    {{fmseg}} run {{file}} {{args}}
+
+# `just sweep FILE --slurm --partition P --gpus-per-task 1 --time 04:00:00` writes a Slurm job
+# array (one cell per task; merge with `fmseg collect DIR`).
+# Run an ablation's cells locally, or write a Slurm job array with --slurm.
+sweep file *args: build
+    {{fmseg}} sweep {{file}} {{args}}
 
 # Run every test of the workspace (golden tests read ../shared/parity and skip when it is absent).
 test:

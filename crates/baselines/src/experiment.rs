@@ -16,7 +16,9 @@ use burn::tensor::Device;
 use fmseg_data::synth::SynthConfig;
 use fmseg_model::MethodId;
 use fmseg_model::dataset::TrainSource;
-use fmseg_model::experiment::{DatasetSpec, ExperimentError, TrainingSpec};
+use fmseg_model::experiment::{
+    DataShape, DatasetSpec, ExperimentError, TrainingSpec, resolve_training,
+};
 use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train};
 use serde::Deserialize;
 
@@ -166,58 +168,9 @@ impl BaselineSpec {
                 )
             })?;
         let d = &self.dataset;
-        let dataset = SynthConfig {
-            preset: d.preset,
-            size: d.size.unwrap_or_else(|| d.preset.default_size()),
-            raters: d.raters,
-            seed: d.seed,
-        };
-        dataset.validate().map_err(|e| match e {
-            fmseg_data::DataError::InvalidConfig { field, message } => {
-                invalid(file, &format!("dataset.{field}"), message)
-            }
-            other => invalid(file, "dataset", other.to_string()),
-        })?;
-        let t = &self.training;
-        if d.train_count < t.batch_size.max(1) {
-            let msg = format!(
-                "{} items cannot fill one batch of {}",
-                d.train_count, t.batch_size
-            );
-            return Err(invalid(file, "dataset.train_count", msg));
-        }
-        let value = model_value(self.model.as_ref(), dataset.channels(), dataset.size, file)?;
-        let bad = |e: crate::ConfigError| {
-            invalid(
-                file,
-                &format!("model.{}", e.field),
-                format!("{} ({})", e.reason, e.value),
-            )
-        };
-        let model = match method {
-            MethodId::ProbUnet => {
-                let c: ProbUnetConfig = parse_config(value, file)?;
-                c.validate().map_err(bad)?;
-                BaselineConfig::ProbUnet(c)
-            }
-            MethodId::Phiseg => {
-                let c: PhisegConfig = parse_config(value, file)?;
-                c.validate().map_err(bad)?;
-                BaselineConfig::Phiseg(c)
-            }
-            _ => {
-                let c: CimdConfig = parse_config(value, file)?;
-                c.validate().map_err(bad)?;
-                BaselineConfig::Cimd(c)
-            }
-        };
-        let training = t.train_config();
-        training.validate().map_err(|e| match e {
-            TrainError::Config { field, message } => {
-                invalid(file, &format!("training.{field}"), message)
-            }
-            other => invalid(file, "training", other.to_string()),
-        })?;
+        let (dataset, shape) = d.resolve(file)?;
+        let (model, training) =
+            resolve_baseline(method, self.model.as_ref(), &self.training, shape, file)?;
         Ok(BaselineExperiment {
             dataset,
             train_start: d.train_start,
@@ -226,6 +179,91 @@ impl BaselineSpec {
             training,
             out: self.out.clone(),
         })
+    }
+}
+
+/// A baseline's `model:` and `training:` blocks resolved for `data` (any dataset): the method's
+/// validated config (`image_channels` / `image_size` filled from the data or checked against it)
+/// and the loop settings. Errors name `file` and the dotted field.
+pub fn resolve_baseline(
+    method: MethodId,
+    model: Option<&serde_yaml::Value>,
+    training: &TrainingSpec,
+    data: DataShape,
+    file: &Path,
+) -> Result<(BaselineConfig, TrainConfig), ExperimentError> {
+    let value = model_value(model, data.channels, data.size, file)?;
+    let bad = |e: crate::ConfigError| {
+        invalid(
+            file,
+            &format!("model.{}", e.field),
+            format!("{} ({})", e.reason, e.value),
+        )
+    };
+    let config = match method {
+        MethodId::ProbUnet => {
+            let c: ProbUnetConfig = parse_config(value, file)?;
+            c.validate().map_err(bad)?;
+            BaselineConfig::ProbUnet(c)
+        }
+        MethodId::Phiseg => {
+            let c: PhisegConfig = parse_config(value, file)?;
+            c.validate().map_err(bad)?;
+            BaselineConfig::Phiseg(c)
+        }
+        MethodId::Cimd => {
+            let c: CimdConfig = parse_config(value, file)?;
+            c.validate().map_err(bad)?;
+            BaselineConfig::Cimd(c)
+        }
+        MethodId::Flow => {
+            return Err(invalid(file, "method", "flow is not a baseline"));
+        }
+    };
+    Ok((config, resolve_training(training, data, file)?))
+}
+
+impl BaselineConfig {
+    /// Trains this model with the shared loop into `out` (`device` is an autodiff device);
+    /// `meta` is merged into the folder's `config.json`.
+    pub fn train(
+        &self,
+        training: &TrainConfig,
+        meta: &serde_json::Value,
+        source: &dyn TrainSource,
+        out: &Path,
+        device: &Device,
+        resume: bool,
+    ) -> Result<TrainSummary, TrainError> {
+        match self {
+            Self::ProbUnet(c) => train(
+                &ProbUnetObjective::new(c.clone()),
+                source,
+                training,
+                meta,
+                out,
+                device,
+                resume,
+            ),
+            Self::Phiseg(c) => train(
+                &PhisegObjective::new(c.clone()),
+                source,
+                training,
+                meta,
+                out,
+                device,
+                resume,
+            ),
+            Self::Cimd(c) => train(
+                &CimdObjective::new(c.clone()),
+                source,
+                training,
+                meta,
+                out,
+                device,
+                resume,
+            ),
+        }
     }
 }
 
@@ -259,36 +297,13 @@ impl BaselineExperiment {
         device: &Device,
         resume: bool,
     ) -> Result<TrainSummary, TrainError> {
-        let meta = self.metadata();
-        let cfg = &self.training;
-        match &self.model {
-            BaselineConfig::ProbUnet(c) => train(
-                &ProbUnetObjective::new(c.clone()),
-                source,
-                cfg,
-                &meta,
-                out,
-                device,
-                resume,
-            ),
-            BaselineConfig::Phiseg(c) => train(
-                &PhisegObjective::new(c.clone()),
-                source,
-                cfg,
-                &meta,
-                out,
-                device,
-                resume,
-            ),
-            BaselineConfig::Cimd(c) => train(
-                &CimdObjective::new(c.clone()),
-                source,
-                cfg,
-                &meta,
-                out,
-                device,
-                resume,
-            ),
-        }
+        self.model.train(
+            &self.training,
+            &self.metadata(),
+            source,
+            out,
+            device,
+            resume,
+        )
     }
 }

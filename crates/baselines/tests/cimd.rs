@@ -23,6 +23,7 @@ fn tiny(channels: usize, code_faithful: bool) -> CimdConfig {
         encoder_convs: 1,
         latent_dim: 3,
         code_faithful,
+        use_scale_shift_norm: true,
         ..CimdConfig::default()
     }
 }
@@ -92,6 +93,14 @@ fn sampling_is_seeded_soft_and_reports_nfe() {
 #[test]
 fn invalid_configs_name_the_field() {
     let cases: Vec<(CimdConfig, &str)> = vec![
+        (
+            // 32/64-channel blocks with additive time conditioning: GroupNorm(32) cancels t.
+            CimdConfig {
+                use_scale_shift_norm: false,
+                ..tiny(1, false)
+            },
+            "use_scale_shift_norm",
+        ),
         (
             CimdConfig {
                 latent_dim: 0,

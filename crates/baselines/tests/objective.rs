@@ -80,6 +80,7 @@ fn cimd_round_trips() {
         encoder_filters: vec![8, 16],
         encoder_convs: 1,
         latent_dim: 3,
+        use_scale_shift_norm: true,
         ..CimdConfig::default()
     }));
 }
@@ -99,4 +100,46 @@ fn unexpected_tensor_is_refused() {
     let err = import_params(ProbUnet::new(&config, &device).unwrap(), tensors, "f").unwrap_err();
     assert!(matches!(err, ParamsError::Unexpected { ref key, .. } if key == "extra.weight"));
     let _ = (Phiseg::new, Cimd::new);
+}
+
+#[test]
+fn phiseg_batch_norm_running_statistics_are_exported_and_imported() {
+    let objective = PhisegObjective::new(PhisegConfig {
+        image_size: 32,
+        filters: vec![8, 16, 16],
+        convs_per_block: 1,
+        resolution_levels: Some(3),
+        latent_levels: 2,
+        ..PhisegConfig::default()
+    });
+    let device = Device::flex();
+    let a = objective.init_model(&device).unwrap();
+    let mut tensors = objective.export(&a).unwrap();
+    let running: Vec<usize> = (0..tensors.len())
+        .filter(|&i| {
+            tensors[i].0.ends_with("running_mean") || tensors[i].0.ends_with("running_var")
+        })
+        .collect();
+    assert!(running.len() >= 4, "batch norm statistics are exported");
+    for &i in &running {
+        let var = tensors[i].0.ends_with("running_var");
+        for v in &mut tensors[i].2 {
+            *v = if var { *v * 3.0 } else { *v + 0.5 };
+        }
+    }
+    let b = objective
+        .import(
+            objective.init_model(&device).unwrap(),
+            tensors.clone(),
+            "test",
+        )
+        .unwrap();
+    assert_eq!(objective.export(&b).unwrap(), tensors);
+    let images = Tensor::<4>::random([1, 1, 32, 32], Distribution::Default, &device);
+    let sa = a.sample(images.clone(), 2, 7).unwrap();
+    let sb = b.sample(images, 2, 7).unwrap();
+    assert_ne!(
+        sa.masks, sb.masks,
+        "sampling uses the imported running statistics"
+    );
 }

@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use fmseg_data::synth::SynthConfig;
 use thiserror::Error;
 
-pub use spec::{DatasetSpec, ExperimentSpec, ModelSpec, TrainingSpec, UNetPreset};
+pub use spec::{
+    DataShape, DatasetSpec, ExperimentSpec, ModelSpec, TrainingSpec, UNetPreset, resolve_flow,
+    resolve_training,
+};
 
 use crate::flow::FlowMatching;
 use crate::training::TrainConfig;

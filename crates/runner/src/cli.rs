@@ -37,6 +37,15 @@ pub enum Command {
     /// Train the flow model from an experiment spec (YAML); writes config.json,
     /// model.safetensors (EMA), model_raw.safetensors, loss.csv and resumable checkpoints.
     Train(crate::commands::train::TrainArgs),
+    /// Run an experiment (YAML): train or reuse each method's model, sample the largest sample
+    /// count once per test image, score every k, and write metrics.csv/.parquet, table.md/.tex,
+    /// figures and manifest.json. Finished cells are skipped; interrupted ones resume.
+    Run(crate::commands::run::RunArgs),
+    /// Run an experiment's cells one after another, or with --slurm write a Slurm job array
+    /// (one cell per task) to merge later with `fmseg collect`.
+    Sweep(crate::commands::run::SweepArgs),
+    /// Merge the finished cells of an output folder into tables, figures and the manifest.
+    Collect(crate::commands::run::CollectArgs),
 }
 
 /// `fmseg evaluate`.

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod input_error;
 mod inputs;
+mod run;
 mod table;
 
 use clap::Parser;

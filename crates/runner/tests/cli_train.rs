@@ -101,7 +101,7 @@ fn out_of_range_value_names_the_field() {
     let o = train(&spec, &dir.path().join("run"), &[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("dataset.train_count"), "{stderr}");
+    assert!(stderr.contains("training.batch_size"), "{stderr}");
 }
 
 #[test]

@@ -55,6 +55,12 @@ pub struct CimdConfig {
     /// Reproduce the released code (latent not fed to the denoiser, plain DDPM sampling).
     /// Default false (the paper's description).
     pub code_faithful: bool,
+    /// FiLM time conditioning `GN(h)·(1 + scale) + shift` instead of the released code's
+    /// additive `GN(h + emb)`. Default false (released code). The additive form only works with
+    /// several channels per GroupNorm group (32 groups): with one channel per group the norm
+    /// subtracts the embedding and the denoiser never sees t, so CPU-sized denoisers
+    /// (`model_channels` < 128) must turn this on; [`CimdConfig::validate`] refuses them otherwise.
+    pub use_scale_shift_norm: bool,
 }
 
 impl Default for CimdConfig {
@@ -77,6 +83,7 @@ impl Default for CimdConfig {
             encoder_convs: 3,
             latent_dim: 6,
             code_faithful: false,
+            use_scale_shift_norm: false,
         }
     }
 }
@@ -106,7 +113,7 @@ impl CimdConfig {
             channel_mult: self.channel_mult.clone(),
             conv_resample: true,
             num_heads: self.num_heads,
-            use_scale_shift_norm: false,
+            use_scale_shift_norm: self.use_scale_shift_norm,
             use_new_attention_order: false,
             d_cond_image: d,
             ..UNetConfig::lidc_condition()
@@ -163,6 +170,15 @@ impl CimdConfig {
             "image_size",
             self.image_size,
             &format!("must be a positive multiple of the denoiser's downsampling {factor}"),
+        )?;
+        // 32 GroupNorm groups: the additive time embedding survives only with ≥ 4 channels per
+        // group (guided-diffusion's 128-channel network); below that it is (nearly) cancelled.
+        let narrowest = self.model_channels * self.channel_mult.iter().copied().min().unwrap_or(1);
+        ensure(
+            self.use_scale_shift_norm || narrowest >= 128,
+            "use_scale_shift_norm",
+            format!("false with {narrowest}-channel ResBlocks"),
+            "additive time conditioning needs ≥ 128 channels per block (GroupNorm(32) removes a per-channel embedding); set use_scale_shift_norm: true",
         )?;
         for (field, w) in [("vb_weight", self.vb_weight), ("kl_weight", self.kl_weight)] {
             ensure(

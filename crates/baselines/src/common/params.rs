@@ -4,8 +4,9 @@
 //!
 //! Keys are the module's field path (`encoder.blocks.0.convs.1.weight`), built from burn's
 //! `enter_module`/`exit_module` callbacks. Import is strict: every parameter must be present
-//! exactly once with its exact shape and no tensor may be left over. Only float `Param`s are
-//! visited (burn's BatchNorm running statistics are not parameters and are not exported).
+//! exactly once with its exact shape and no tensor may be left over. burn visits a BatchNorm's
+//! running statistics (`RunningState`) like float parameters, so they are exported and imported
+//! too (`….norms.0.running_mean` / `running_var`; checked in `tests/objective.rs`).
 
 use std::collections::HashMap;
 

@@ -194,6 +194,36 @@ fn default_log() -> u64 {
     10
 }
 
+impl DatasetSpec {
+    /// The synthetic dataset this block names, validated (errors name `file` and
+    /// `dataset.<field>`), and the shape the model and training blocks must fit.
+    pub fn resolve(&self, file: &Path) -> Result<(SynthConfig, DataShape), ExperimentError> {
+        let dataset = SynthConfig {
+            preset: self.preset,
+            size: self.size.unwrap_or_else(|| self.preset.default_size()),
+            raters: self.raters,
+            seed: self.seed,
+        };
+        let invalid = |field: String, message: String| ExperimentError::Invalid {
+            path: file.to_path_buf(),
+            field,
+            message,
+        };
+        dataset.validate().map_err(|e| match e {
+            fmseg_data::DataError::InvalidConfig { field, message } => {
+                invalid(format!("dataset.{field}"), message)
+            }
+            other => invalid("dataset".into(), other.to_string()),
+        })?;
+        let shape = DataShape {
+            channels: dataset.channels(),
+            size: dataset.size,
+            train_count: self.train_count,
+        };
+        Ok((dataset, shape))
+    }
+}
+
 impl ExperimentSpec {
     /// Validates the spec (errors name `file` and the dotted field) and resolves it.
     pub fn resolve(&self, file: &Path) -> Result<Experiment, ExperimentError> {
@@ -211,53 +241,86 @@ impl ExperimentSpec {
             ));
         }
         let d = &self.dataset;
-        let dataset = SynthConfig {
-            preset: d.preset,
-            size: d.size.unwrap_or_else(|| d.preset.default_size()),
-            raters: d.raters,
-            seed: d.seed,
-        };
-        dataset.validate().map_err(|e| match e {
-            fmseg_data::DataError::InvalidConfig { field, message } => {
-                invalid(&format!("dataset.{field}"), message)
-            }
-            other => invalid("dataset", other.to_string()),
-        })?;
-        let t = &self.training;
-        if d.train_count < t.batch_size.max(1) {
-            let msg = format!(
-                "{} items cannot fill one batch of {}",
-                d.train_count, t.batch_size
-            );
-            return Err(invalid("dataset.train_count", msg));
-        }
-        if !(0.0..=1.0).contains(&t.cfg_drop_prob) {
-            return Err(invalid(
-                "training.cfg_drop_prob",
-                format!("{} is outside [0, 1]", t.cfg_drop_prob),
-            ));
-        }
-        let unet = self
-            .model
-            .resolve(dataset.channels(), dataset.size, &invalid)?;
-        let training = t.train_config();
-        training.validate().map_err(|e| match e {
-            crate::training::TrainError::Config { field, message } => {
-                invalid(&format!("training.{field}"), message)
-            }
-            other => invalid("training", other.to_string()),
-        })?;
+        let (dataset, shape) = d.resolve(file)?;
+        let (objective, training) = resolve_flow(&self.model, &self.training, shape, file)?;
         Ok(Experiment {
             dataset,
             train_start: d.train_start,
             train_count: d.train_count,
-            objective: FlowMatching {
-                unet,
-                cfg_drop_prob: t.cfg_drop_prob,
-                cfg_drop: t.cfg_drop,
-            },
+            objective,
             training,
             out: self.out.clone(),
         })
     }
+}
+
+/// What the `model:` / `training:` blocks must fit: the training set's image channels, image
+/// side and number of items (any dataset, synthetic or real).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataShape {
+    /// Image channels C.
+    pub channels: usize,
+    /// Image side (H = W).
+    pub size: usize,
+    /// Training items.
+    pub train_count: usize,
+}
+
+/// Checks `training:` against the data and resolves it (errors name `file` and the field).
+pub fn resolve_training(
+    training: &TrainingSpec,
+    data: DataShape,
+    file: &Path,
+) -> Result<TrainConfig, ExperimentError> {
+    let invalid = |field: &str, message: String| ExperimentError::Invalid {
+        path: file.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    if data.train_count < training.batch_size.max(1) {
+        let msg = format!(
+            "{} training items cannot fill one batch of {}",
+            data.train_count, training.batch_size
+        );
+        return Err(invalid("training.batch_size", msg));
+    }
+    let config = training.train_config();
+    config.validate().map_err(|e| match e {
+        crate::training::TrainError::Config { field, message } => {
+            invalid(&format!("training.{field}"), message)
+        }
+        other => invalid("training", other.to_string()),
+    })?;
+    Ok(config)
+}
+
+/// The flow model's `model:` and `training:` blocks resolved for `data`: the objective (network
+/// and CFG condition drop, paper §1.1) and the loop settings. Errors name `file` and the field.
+pub fn resolve_flow(
+    model: &ModelSpec,
+    training: &TrainingSpec,
+    data: DataShape,
+    file: &Path,
+) -> Result<(FlowMatching, TrainConfig), ExperimentError> {
+    let invalid = |field: &str, message: String| ExperimentError::Invalid {
+        path: file.to_path_buf(),
+        field: field.to_string(),
+        message,
+    };
+    if !(0.0..=1.0).contains(&training.cfg_drop_prob) {
+        return Err(invalid(
+            "training.cfg_drop_prob",
+            format!("{} is outside [0, 1]", training.cfg_drop_prob),
+        ));
+    }
+    let unet = model.resolve(data.channels, data.size, &invalid)?;
+    let config = resolve_training(training, data, file)?;
+    Ok((
+        FlowMatching {
+            unet,
+            cfg_drop_prob: training.cfg_drop_prob,
+            cfg_drop: training.cfg_drop,
+        },
+        config,
+    ))
 }

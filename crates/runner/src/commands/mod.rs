@@ -6,6 +6,7 @@ mod data_tools;
 mod evaluate;
 pub mod likelihood;
 pub mod model;
+pub mod run;
 pub mod sample;
 pub mod train;
 
@@ -23,6 +24,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Model(model::ModelCommand::Velocity(args)) => model::velocity(&args),
         Command::Sample(args) => sample::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Sweep(args) => run::sweep(&args),
+        Command::Collect(args) => run::collect_dir(&args),
         Command::Data(DataCommand::Inspect(args)) => data_tools::inspect(&args),
         Command::Data(DataCommand::Convert(args)) => data_tools::convert(&args),
     }

@@ -38,9 +38,10 @@ pub struct SampleArgs {
     /// euler, midpoint, heun, rk4 or dopri5.
     #[arg(long, default_value = "midpoint")]
     pub solver: String,
-    /// Uniform steps over [0, 1] (fixed-grid solvers).
-    #[arg(long, default_value_t = 100)]
-    pub steps: usize,
+    /// Flow: uniform solver steps over [0, 1] (default 100, the paper's; fixed-grid solvers).
+    /// CIMD: respaced sampling steps (default: the trained config's; at most T).
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Absolute and relative tolerance (dopri5).
     #[arg(long, default_value_t = 1e-5)]
     pub tol: f64,
@@ -118,7 +119,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             args.solver
         ))
     })?;
-    if args.count == 0 || args.steps == 0 || args.max_batch == 0 {
+    if args.count == 0 || args.steps == Some(0) || args.max_batch == 0 {
         return Err(input_error(
             "--count, --steps and --max-batch must be at least 1",
         ));
@@ -148,7 +149,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     };
     let unet = load_official_with(&config, &weights, &device, selection)
         .map_err(|e| input_error(e.to_string()))?;
-    let mut solver_config = SolverConfig::fixed(solver, args.steps);
+    let mut solver_config = SolverConfig::fixed(solver, args.steps.unwrap_or(100));
     solver_config.atol = args.tol;
     solver_config.rtol = args.tol;
     let sampler = FlowSampler::new(
@@ -182,13 +183,17 @@ fn write_set(args: &SampleArgs, set: &fmseg_model::SampleSet) -> Result<()> {
 }
 
 /// `fmseg sample` of a baseline folder (`config.json` `method` ≠ flow): `--count`, `--seed`,
-/// `--raw-weights` apply; `--steps` sets CIMD's sampling steps when given explicitly (≤ T);
-/// the flow-only options (solver, guidance, …) are ignored.
+/// `--raw-weights` apply; `--steps` sets CIMD's sampling steps (≤ T) and is refused for the
+/// other baselines; the flow-only options (solver, guidance, …) are ignored.
 fn run_baseline(args: &SampleArgs, method: MethodId, device: &Device) -> Result<()> {
-    let steps_given = std::env::args().any(|a| a == "--steps" || a.starts_with("--steps="));
+    if args.steps.is_some() && method != MethodId::Cimd {
+        return Err(input_error(format!(
+            "--steps applies to the flow model and CIMD, not {method}"
+        )));
+    }
     let options = LoadOptions {
         raw_weights: args.raw_weights,
-        steps: (steps_given && method == MethodId::Cimd).then_some(args.steps),
+        steps: args.steps,
     };
     let sampler =
         load_sampler(&args.checkpoint, options, device).map_err(|e| input_error(e.to_string()))?;

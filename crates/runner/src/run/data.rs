@@ -1,0 +1,442 @@
+//! Datasets of an experiment resolved into training sources and test sets: the embedded
+//! synthetic benchmark (with its known answer distribution, for the oracle sampler and the true
+//! variance maps) or a real dataset read natively (`fmseg_data::inspect::load_any`: LIDC pickles,
+//! CIMD JPEG folders, MMIS HDF5/npy, fmseg caches), preprocessed as the official loader
+//! (per-image min–max, optional lesion crop and resize) and split by the official LIDC split,
+//! index ranges, or a seeded grouped split.
+
+use std::path::{Path, PathBuf};
+
+use fmseg_data::cache::source_sha256;
+use fmseg_data::formats::{RawDataset, official_lidc_split, split_by_group};
+use fmseg_data::inspect::{format_name, load_any};
+use fmseg_data::preprocess::{PreprocessConfig, preprocess_dataset};
+use fmseg_data::synth::oracle::Oracle;
+use fmseg_data::synth::{SynthConfig, SyntheticDataset};
+use fmseg_model::dataset::InMemorySource;
+use serde_json::json;
+
+use super::spec::{DatasetEntry, SpecError, SpecFile, SplitSpec};
+
+/// Test images with their annotations.
+#[derive(Debug, Clone)]
+pub struct TestSet {
+    /// `[N, C, H, W]` images in [0, 1], row-major.
+    pub images: Vec<f32>,
+    /// `[N, C, H, W]`.
+    pub shape: [usize; 4],
+    /// `[N, M, H, W]` masks in {0, 1}.
+    pub annotations: Vec<u8>,
+    /// M.
+    pub raters: usize,
+    /// The known answer distribution per image (synthetic data only).
+    pub oracles: Option<Vec<Oracle>>,
+}
+
+/// A resolved dataset.
+#[derive(Debug)]
+pub struct LoadedDataset {
+    /// The dataset id.
+    pub id: String,
+    /// Training items.
+    pub train: InMemorySource,
+    /// Number of training items.
+    pub train_count: usize,
+    /// Test items.
+    pub test: TestSet,
+    /// Everything that determines the data (spec, source checksums): part of every cell key.
+    pub fingerprint: serde_json::Value,
+    /// Where the data was read from (not part of the keys: moving a dataset reruns nothing).
+    pub source: serde_json::Value,
+}
+
+impl LoadedDataset {
+    /// Image channels.
+    pub fn channels(&self) -> usize {
+        self.test.shape[1]
+    }
+    /// Image side.
+    pub fn size(&self) -> usize {
+        self.test.shape[2]
+    }
+}
+
+/// Resolves `datasets[index]`; `overrides` are `--data ID=PATH` pairs.
+pub fn load_dataset(
+    file: &SpecFile,
+    index: usize,
+    overrides: &[(String, PathBuf)],
+) -> Result<LoadedDataset, SpecError> {
+    let entry = &file.spec.datasets[index];
+    let field = |f: &str| format!("datasets[{index}].{f}");
+    let id_ok = !entry.id.is_empty()
+        && entry
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !id_ok {
+        return Err(file.invalid(
+            &field("id"),
+            format!("'{}': use letters, digits, - _ .", entry.id),
+        ));
+    }
+    let given = overrides
+        .iter()
+        .find(|(id, _)| *id == entry.id)
+        .map(|(_, p)| p.clone());
+    let base = |root: Option<&Path>| -> PathBuf {
+        match root {
+            Some(r) => resolve_path(&file.path, r),
+            None => file
+                .path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        }
+    };
+    let (mut root, mut path) = (entry.root.clone(), entry.path.clone());
+    match &given {
+        Some(g) if g.is_file() && entry.test_path.is_none() => {
+            root = None;
+            path = Some(std::path::absolute(g).unwrap_or_else(|_| g.clone()));
+        }
+        Some(g) => root = Some(std::path::absolute(g).unwrap_or_else(|_| g.clone())),
+        None => {}
+    }
+    let root_dir = base(root.as_deref());
+    let join = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            root_dir.join(p)
+        }
+    };
+    let path = path.as_deref().map(join);
+    let test_path = entry.test_path.as_deref().map(join);
+    match (&entry.synthetic, path) {
+        (Some(_), Some(_)) => {
+            Err(file.invalid(&field("path"), "give `synthetic` or `path`, not both"))
+        }
+        (None, None) => Err(file.invalid(&field("id"), "give `synthetic:` or `path:`")),
+        (Some(_), None) => synthetic(file, index, entry),
+        (None, Some(path)) => real(file, index, entry, &path, test_path.as_deref()),
+    }
+}
+
+fn resolve_path(spec: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    spec.parent().map_or_else(|| p.to_path_buf(), |d| d.join(p))
+}
+
+fn synthetic(
+    file: &SpecFile,
+    index: usize,
+    entry: &DatasetEntry,
+) -> Result<LoadedDataset, SpecError> {
+    let field = |f: &str| format!("datasets[{index}].synthetic.{f}");
+    let Some(s) = &entry.synthetic else {
+        return Err(file.invalid(&field(""), "missing"));
+    };
+    for (name, set) in [
+        ("root", entry.root.is_some()),
+        ("test_path", entry.test_path.is_some()),
+        ("path", entry.path.is_some()),
+        ("format", entry.format.is_some()),
+        ("split", entry.split.is_some()),
+        ("preprocess", entry.preprocess.is_some()),
+    ] {
+        if set {
+            return Err(file.invalid(
+                &format!("datasets[{index}].{name}"),
+                "applies to real datasets only",
+            ));
+        }
+    }
+    let config = SynthConfig {
+        preset: s.preset,
+        size: s.size.unwrap_or_else(|| s.preset.default_size()),
+        raters: s.raters,
+        seed: s.seed,
+    };
+    let generator = SyntheticDataset::new(config.clone()).map_err(|e| match e {
+        fmseg_data::DataError::InvalidConfig { field: f, message } => {
+            file.invalid(&field(f), message)
+        }
+        other => file.invalid(&field("preset"), other.to_string()),
+    })?;
+    let mut test_count = s.test_count;
+    if let Some(limit) = entry.test_limit {
+        test_count = test_count.min(limit);
+    }
+    if s.train_count == 0 {
+        return Err(file.invalid(&field("train_count"), "must be at least 1"));
+    }
+    if test_count == 0 {
+        return Err(file.invalid(&field("test_count"), "must be at least 1"));
+    }
+    let train_range = s.train_start..s.train_start + s.train_count as u64;
+    let test_range = s.test_start..s.test_start + test_count as u64;
+    if train_range.start < test_range.end && test_range.start < train_range.end {
+        return Err(file.invalid(
+            &field("test_start"),
+            format!("test items {test_range:?} overlap the training items {train_range:?}"),
+        ));
+    }
+    let train = InMemorySource::from_synthetic(config.clone(), s.train_start, s.train_count)
+        .map_err(|e| file.invalid(&field("train_count"), e.to_string()))?;
+    let items: Vec<_> = test_range.clone().map(|i| generator.sample(i)).collect();
+    let (c, size, m) = (generator.channels(), config.size, config.raters);
+    let test = TestSet {
+        images: items
+            .iter()
+            .flat_map(|it| it.image.iter().copied())
+            .collect(),
+        shape: [test_count, c, size, size],
+        annotations: items
+            .iter()
+            .flat_map(|it| it.annotations.iter().copied())
+            .collect(),
+        raters: m,
+        oracles: Some(items.into_iter().map(|it| it.oracle).collect()),
+    };
+    Ok(LoadedDataset {
+        id: entry.id.clone(),
+        train,
+        train_count: s.train_count,
+        test,
+        source: json!({ "synthetic": true }),
+        fingerprint: json!({
+            "synthetic": config,
+            "train": [train_range.start, train_range.end],
+            "test": [test_range.start, test_range.end],
+        }),
+    })
+}
+
+fn real(
+    file: &SpecFile,
+    index: usize,
+    entry: &DatasetEntry,
+    path: &Path,
+    test_path: Option<&Path>,
+) -> Result<LoadedDataset, SpecError> {
+    let field = |f: &str| format!("datasets[{index}].{f}");
+    let raw = load_any(path).map_err(|e| file.invalid(&field("path"), e.to_string()))?;
+    let raw_test = match test_path {
+        Some(p) => Some(load_any(p).map_err(|e| file.invalid(&field("test_path"), e.to_string()))?),
+        None => None,
+    };
+    let detected = format_name(raw.format);
+    if let Some(want) = &entry.format
+        && want != "auto"
+        && want != detected
+    {
+        return Err(file.invalid(
+            &field("format"),
+            format!("'{want}' but {} holds {detected}", path.display()),
+        ));
+    }
+    let checksum = source_sha256(path).map_err(|e| file.invalid(&field("path"), e.to_string()))?;
+    let test_checksum = match test_path {
+        Some(p) => {
+            Some(source_sha256(p).map_err(|e| file.invalid(&field("test_path"), e.to_string()))?)
+        }
+        None => None,
+    };
+    let pre = entry
+        .preprocess
+        .clone()
+        .unwrap_or(super::spec::PreprocessSpec {
+            normalize: true,
+            crop: None,
+            size: None,
+            keep_empty: true,
+        });
+    if pre.crop == Some(0) || pre.size == Some(0) {
+        return Err(file.invalid(&field("preprocess"), "crop and size must be at least 1"));
+    }
+    let config = PreprocessConfig {
+        normalize: pre.normalize,
+        crop: pre.crop,
+        size: pre.size,
+        keep_empty: pre.keep_empty,
+    };
+    let (train, test) = match (raw_test, &entry.split) {
+        (Some(_), Some(_)) => {
+            return Err(file.invalid(&field("split"), "give `split:` or `test_path:`, not both"));
+        }
+        (Some(test), None) => (raw, test),
+        (None, Some(split)) => split_raw(file, index, raw, split)?,
+        (None, None) => {
+            return Err(file.invalid(
+                &field("split"),
+                "a real dataset needs `split:` (official: true, train/test ranges, or test_fraction) or `test_path:`",
+            ));
+        }
+    };
+    let (train, train_report) = preprocess_dataset(train, &config);
+    let (test, test_report) = preprocess_dataset(test, &config);
+    let mut test = test;
+    if let Some(limit) = entry.test_limit {
+        test.samples.truncate(limit);
+    }
+    let (train_set, train_count) = to_arrays(file, &field("preprocess.size"), &train)?;
+    let (test_set, _) = to_arrays(file, &field("preprocess.size"), &test)?;
+    if train_set.shape[1..] != test_set.shape[1..] || train_set.raters != test_set.raters {
+        return Err(file.invalid(
+            &field("preprocess.size"),
+            "training and test images differ in shape or rater count",
+        ));
+    }
+    let train_source = InMemorySource::from_arrays(
+        train_set.images,
+        train_set.shape,
+        train_set.annotations,
+        train_set.raters,
+    )
+    .map_err(|e| file.invalid(&field("path"), e.to_string()))?;
+    Ok(LoadedDataset {
+        id: entry.id.clone(),
+        train: train_source,
+        train_count,
+        test: test_set,
+        source: json!({
+            "path": path.display().to_string(),
+            "test_path": test_path.map(|p| p.display().to_string()),
+        }),
+        fingerprint: json!({
+            "format": detected,
+            "sha256": checksum,
+            "test_sha256": test_checksum,
+            "split": entry.split,
+            "preprocess": pre,
+            "test_limit": entry.test_limit,
+            "train_report": train_report,
+            "test_report": test_report,
+        }),
+    })
+}
+
+fn split_raw(
+    file: &SpecFile,
+    index: usize,
+    raw: RawDataset,
+    split: &SplitSpec,
+) -> Result<(RawDataset, RawDataset), SpecError> {
+    let field = format!("datasets[{index}].split");
+    let modes = usize::from(split.official)
+        + usize::from(split.train.is_some() || split.test.is_some())
+        + usize::from(split.test_fraction.is_some());
+    if modes != 1 {
+        return Err(file.invalid(
+            &field,
+            "give exactly one of `official: true`, `train`+`test` ranges, or `test_fraction`",
+        ));
+    }
+    let n = raw.len();
+    if split.official {
+        return official_lidc_split(raw).map_err(|e| file.invalid(&field, e.to_string()));
+    }
+    let pick = |raw: &RawDataset, idx: &[usize], name: &str| RawDataset {
+        source: format!("{} ({name})", raw.source),
+        format: raw.format,
+        image_dtype: raw.image_dtype,
+        mask_dtype: raw.mask_dtype,
+        samples: idx.iter().map(|&i| raw.samples[i].clone()).collect(),
+    };
+    if let Some(fraction) = split.test_fraction {
+        if !(fraction > 0.0 && fraction < 1.0) {
+            return Err(file.invalid(&format!("{field}.test_fraction"), "must be in (0, 1)"));
+        }
+        let groups: Vec<String> = raw
+            .samples
+            .iter()
+            .map(|s| s.group.clone().unwrap_or_else(|| s.id.clone()))
+            .collect();
+        let seed = split.seed.unwrap_or(42);
+        let seed = u32::try_from(seed)
+            .map_err(|_| file.invalid(&format!("{field}.seed"), "must fit in 32 bits"))?;
+        let g = split_by_group(&groups, fraction, seed)
+            .map_err(|e| file.invalid(&field, e.to_string()))?;
+        return Ok((pick(&raw, &g.train, "train"), pick(&raw, &g.test, "test")));
+    }
+    let range = |name: &str, r: Option<[usize; 2]>| -> Result<Vec<usize>, SpecError> {
+        let [a, b] = r.ok_or_else(|| file.invalid(&format!("{field}.{name}"), "missing range"))?;
+        if a >= b || b > n {
+            return Err(file.invalid(
+                &format!("{field}.{name}"),
+                format!("[{a}, {b}) is empty or beyond the {n} samples"),
+            ));
+        }
+        Ok((a..b).collect())
+    };
+    let train = range("train", split.train)?;
+    let test = range("test", split.test)?;
+    if train.iter().any(|i| test.contains(i)) {
+        return Err(file.invalid(&format!("{field}.test"), "overlaps the training range"));
+    }
+    Ok((pick(&raw, &train, "train"), pick(&raw, &test, "test")))
+}
+
+fn to_arrays(file: &SpecFile, field: &str, ds: &RawDataset) -> Result<(TestSet, usize), SpecError> {
+    let first = ds.samples.first().ok_or_else(|| {
+        file.invalid(
+            field,
+            format!("{}: no samples after preprocessing", ds.source),
+        )
+    })?;
+    let (c, h, w, m) = (
+        first.channels,
+        first.height,
+        first.width,
+        first.num_raters(),
+    );
+    if let Some((i, s)) = ds
+        .samples
+        .iter()
+        .enumerate()
+        .find(|(_, s)| (s.channels, s.height, s.width, s.num_raters()) != (c, h, w, m))
+    {
+        return Err(file.invalid(
+            field,
+            format!(
+                "{}: sample {i} ({}) is {}×{}×{} with {} raters, sample 0 is {c}×{h}×{w} with {m}; set preprocess.size",
+                ds.source,
+                s.id,
+                s.channels,
+                s.height,
+                s.width,
+                s.num_raters()
+            ),
+        ));
+    }
+    if h != w {
+        return Err(file.invalid(
+            field,
+            format!(
+                "{}: images are {h}×{w}, not square; set preprocess.size or crop",
+                ds.source
+            ),
+        ));
+    }
+    let n = ds.samples.len();
+    Ok((
+        TestSet {
+            images: ds
+                .samples
+                .iter()
+                .flat_map(|s| s.image.iter().copied())
+                .collect(),
+            shape: [n, c, h, w],
+            annotations: ds
+                .samples
+                .iter()
+                .flat_map(|s| s.masks.iter().flatten().copied())
+                .collect(),
+            raters: m,
+            oracles: None,
+        },
+        n,
+    ))
+}

@@ -1,0 +1,468 @@
+//! The `fmseg run` experiment file (`experiments/*.yaml`): datasets, methods with their configs
+//! and training budgets, seeds, sample counts, sampling settings, an optional ablation grid and
+//! figure settings. Every struct rejects unknown keys; errors name the file, the line (when it
+//! can be found) and the dotted field. Method blocks stay YAML values until the ablation grid is
+//! applied, then resolve through the same code as `fmseg train` (`fmseg_model::experiment`,
+//! `fmseg_baselines::experiment`), so hand-written YAML never goes straight into burn configs.
+//!
+//! ```yaml
+//! name: smoke
+//! datasets:
+//!   - id: tiny-32
+//!     synthetic: { preset: tiny, size: 32, train_count: 64, test_start: 10000, test_count: 8 }
+//! methods:
+//!   - method: flow
+//!     model: { preset: cpu-small, model_channels: 16, channel_mult: [1, 2] }
+//!     training: { steps: 40, batch_size: 8, lr: 1.0e-3 }
+//!     sampling: { solver: midpoint, steps: 5, guidance: 0.3 }
+//! sample_counts: [1, 2, 4, 8]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use fmseg_data::synth::SynthPreset;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why an experiment file was rejected.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Syntax, an unknown key or a wrong type (the parser's message carries line and column).
+    #[error("{}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("{}{}: field `{field}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the field, when it could be located.
+        line: Option<usize>,
+        /// Dotted field, e.g. `methods[1].training.steps`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Experiment name (default: the file stem); names `results/<name>/`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free text copied into the manifest.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Datasets; every method runs on each.
+    pub datasets: Vec<DatasetEntry>,
+    /// Methods as YAML blocks (`method`, `label`, `model`, `training`, `sampling`), kept as values
+    /// until the ablation grid is applied (see [`MethodEntry`]).
+    pub methods: Vec<serde_yaml::Value>,
+    /// Seeds: each seeds the training (`training.seed`) and the sampling noise (default `[0]`).
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// Sample counts k scored (default 1, 2, 4, 8, 16); the largest is drawn once per image and
+    /// every k is a prefix of it.
+    #[serde(default = "default_counts")]
+    pub sample_counts: Vec<usize>,
+    /// Add the oracle sampler (draws from the known answer distribution) on synthetic datasets.
+    #[serde(default = "yes")]
+    pub oracle: bool,
+    /// Optional grid over one method's settings.
+    #[serde(default)]
+    pub ablation: Option<AblationSpec>,
+    /// Figure settings.
+    #[serde(default)]
+    pub figures: FigureSpec,
+}
+
+/// `datasets[i]`: the embedded synthetic data, or a real dataset by path and format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetEntry {
+    /// Name used in tables and file names (letters, digits, `-`, `_`, `.`).
+    pub id: String,
+    /// The synthetic benchmark (exclusive with `path`).
+    #[serde(default)]
+    pub synthetic: Option<SyntheticData>,
+    /// Folder the relative `path` / `test_path` start from (default: the experiment file's
+    /// folder). `fmseg run --data ID=DIR` sets it; `--data ID=FILE` replaces `path` instead.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    /// A file or folder in any format `fmseg data inspect` reads: the training data, or the
+    /// whole dataset when `split:` divides it.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// A separate test set (e.g. MMIS `validation/`, the official protocol's test set); then
+    /// `split:` must be absent and `path` is used whole for training.
+    #[serde(default)]
+    pub test_path: Option<PathBuf>,
+    /// Expected format (checked after detection): `knegt-pickle`, `official-pickle`, `cimd-jpeg`,
+    /// `mmis-h5`, `mmis-npy`, `fmseg-cache`, `fmseg-synth`, or `auto` (default).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// How the real dataset is split into training and test images.
+    #[serde(default)]
+    pub split: Option<SplitSpec>,
+    /// Preprocessing of a real dataset (the official loader's min–max by default).
+    #[serde(default)]
+    pub preprocess: Option<PreprocessSpec>,
+    /// Score only the first N test images.
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+}
+
+/// `synthetic:` — items `train_start..+train_count` for training, `test_start..+test_count`
+/// for testing, of one seeded synthetic dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticData {
+    /// `lidc-like`, `mmis-like`, `tiny` or `degenerate`.
+    pub preset: SynthPreset,
+    /// Image side (default: the preset's).
+    #[serde(default)]
+    pub size: Option<usize>,
+    /// Raters per image (default 4).
+    #[serde(default = "four")]
+    pub raters: usize,
+    /// Dataset seed (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// First training item (default 0).
+    #[serde(default)]
+    pub train_start: u64,
+    /// Training items.
+    pub train_count: usize,
+    /// First test item (default 10000).
+    #[serde(default = "test_start")]
+    pub test_start: u64,
+    /// Test items.
+    pub test_count: usize,
+}
+
+/// `split:` of a real dataset. Exactly one of: `official: true` (the official LIDC 90/10 split
+/// by `series_uid`), index ranges `train: [a, b]` + `test: [c, d]` (half-open, 0-based, in file
+/// order), or `test_fraction` (+ `seed`) by group (ids when the data has no groups).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// The official LIDC split.
+    #[serde(default)]
+    pub official: bool,
+    /// Training index range `[start, end)`.
+    #[serde(default)]
+    pub train: Option<[usize; 2]>,
+    /// Test index range `[start, end)`.
+    #[serde(default)]
+    pub test: Option<[usize; 2]>,
+    /// Fraction of groups held out for testing.
+    #[serde(default)]
+    pub test_fraction: Option<f64>,
+    /// Seed of the grouped shuffle split (default 42, the official one).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// `preprocess:` of a real dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessSpec {
+    /// Per-image min–max normalisation (default on, as the official loader).
+    #[serde(default = "yes")]
+    pub normalize: bool,
+    /// Square crop around the lesion (image centre when every rater is empty), before resizing.
+    #[serde(default)]
+    pub crop: Option<usize>,
+    /// Square side to resize to (bilinear images, nearest masks).
+    #[serde(default)]
+    pub size: Option<usize>,
+    /// Keep images whose raters are all empty (default on).
+    #[serde(default = "yes")]
+    pub keep_empty: bool,
+}
+
+/// One `methods[i]` block after the ablation grid was applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodEntry {
+    /// `flow`, `prob-unet`, `phiseg` or `cimd`.
+    pub method: String,
+    /// Row label in tables (default: the method id); must be unique.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The network (flow: `fmseg_model::experiment::ModelSpec`; baselines: their config).
+    #[serde(default)]
+    pub model: Option<serde_yaml::Value>,
+    /// Training budget and optimiser (`fmseg_model::experiment::TrainingSpec`).
+    pub training: serde_yaml::Value,
+    /// Sampling settings.
+    #[serde(default)]
+    pub sampling: SamplingSpec,
+}
+
+/// `sampling:` of a method. The flow-only keys are refused for the baselines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingSpec {
+    /// Flow: `euler`, `midpoint` (default), `heun`, `rk4`, `dopri5`.
+    #[serde(default)]
+    pub solver: Option<String>,
+    /// Flow: solver steps (default 100, the paper's); CIMD: respaced sampling steps (default:
+    /// the model config's).
+    #[serde(default)]
+    pub steps: Option<usize>,
+    /// Flow: dopri5 tolerance (default 1e-5).
+    #[serde(default)]
+    pub tol: Option<f64>,
+    /// Flow: CFG scale w (default 0.3; 0 = conditional only, -1 = unconditional only).
+    #[serde(default)]
+    pub guidance: Option<f64>,
+    /// `ema` (default) or `raw` weights.
+    #[serde(default)]
+    pub weights: Option<Weights>,
+    /// Flow: the released script's dropout-at-sampling quirk (default off).
+    #[serde(default)]
+    pub dropout_at_sampling: Option<bool>,
+    /// Flow: skip the official 1/255 quantisation (default off).
+    #[serde(default)]
+    pub unquantised: Option<bool>,
+    /// Maximum states per network pass (default 64; does not change results).
+    #[serde(default)]
+    pub max_batch: Option<usize>,
+}
+
+/// Which weights a trained model samples with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Weights {
+    /// The EMA weights (the paper's).
+    Ema,
+    /// The raw optimiser weights.
+    Raw,
+}
+
+/// `ablation:` — the cartesian product of `axes` applied to one method block; each grid point
+/// replaces that block by a variant labelled with its values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AblationSpec {
+    /// Label (or method id) of the block to vary (default: the first method).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The axes.
+    pub axes: Vec<AxisSpec>,
+}
+
+/// One ablation axis: a dotted field inside the method block and its values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AxisSpec {
+    /// E.g. `sampling.guidance`, `training.cfg_drop_prob`, `sampling.solver`.
+    pub field: String,
+    /// The values, in order.
+    pub values: Vec<serde_yaml::Value>,
+}
+
+/// `figures:`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    /// Draw figures at all (default on).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Test images in the uncertainty figure (default 4).
+    #[serde(default = "four")]
+    pub uncertainty_images: usize,
+    /// Test images in the sample grid (default 3).
+    #[serde(default = "three")]
+    pub grid_images: usize,
+    /// Samples per method in the sample grid (default 6).
+    #[serde(default = "six")]
+    pub grid_samples: usize,
+}
+
+impl Default for FigureSpec {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            uncertainty_images: 4,
+            grid_images: 3,
+            grid_samples: 6,
+        }
+    }
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+fn default_counts() -> Vec<usize> {
+    vec![1, 2, 4, 8, 16]
+}
+fn yes() -> bool {
+    true
+}
+fn three() -> usize {
+    3
+}
+fn four() -> usize {
+    4
+}
+fn six() -> usize {
+    6
+}
+fn test_start() -> u64 {
+    10_000
+}
+
+/// A parsed experiment file with its text (for error lines) and path.
+#[derive(Debug, Clone)]
+pub struct SpecFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// The parsed spec.
+    pub spec: RunSpec,
+}
+
+impl SpecFile {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(text, path)
+    }
+
+    /// Parses `text`; `path` names the file in errors.
+    pub fn parse(text: String, path: &Path) -> Result<Self, SpecError> {
+        let spec: RunSpec = serde_yaml::from_str(&text).map_err(|e| SpecError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+            spec,
+        })
+    }
+
+    /// The experiment name: `name:` or the file stem.
+    pub fn name(&self) -> String {
+        self.spec.name.clone().unwrap_or_else(|| {
+            self.path
+                .file_stem()
+                .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned())
+        })
+    }
+
+    /// An [`SpecError::Invalid`] for `field`, with the field's line when it can be found.
+    pub fn invalid(&self, field: &str, message: impl Into<String>) -> SpecError {
+        SpecError::Invalid {
+            path: self.path.clone(),
+            line: locate(&self.text, field),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The 1-based line of a dotted field such as `methods[1].training.steps`, found by walking the
+/// YAML text key by key (block or flow style); `None` when a segment is not found.
+pub fn locate(text: &str, field: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0usize;
+    let mut found = None;
+    for segment in field.split('.') {
+        let (key, index) = match segment.split_once('[') {
+            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (segment, None),
+        };
+        let at = (from..lines.len()).find(|&i| has_key(lines[i], key))?;
+        found = Some(at);
+        from = at;
+        if let Some(index) = index {
+            // The index-th list item after the key: lines whose first non-space char is `-`.
+            let items: Vec<usize> = (at + 1..lines.len())
+                .filter(|&i| lines[i].trim_start().starts_with("- "))
+                .collect();
+            let indent = items
+                .first()
+                .map(|&i| lines[i].len() - lines[i].trim_start().len())?;
+            let item = items
+                .into_iter()
+                .filter(|&i| lines[i].len() - lines[i].trim_start().len() == indent)
+                .nth(index)?;
+            found = Some(item);
+            from = item;
+        }
+    }
+    found.map(|i| i + 1)
+}
+
+fn has_key(line: &str, key: &str) -> bool {
+    let code = line.split('#').next().unwrap_or_default();
+    let pattern = format!("{key}:");
+    code.match_indices(&pattern).any(|(i, _)| {
+        let before = code[..i].trim_end();
+        before.is_empty() || before.ends_with(['{', ',', '-'])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const TEXT: &str = "name: t\ndatasets:\n  - id: a\n    synthetic: { preset: tiny, train_count: 8, test_count: 2 }\nmethods:\n  - method: flow\n    training: { steps: 1 }\n  - method: cimd\n    training:\n      steps: 3\n";
+
+    #[test]
+    fn parses_and_defaults() {
+        let f = SpecFile::parse(TEXT.into(), Path::new("x.yaml")).unwrap();
+        assert_eq!(f.spec.seeds, vec![0]);
+        assert_eq!(f.spec.sample_counts, vec![1, 2, 4, 8, 16]);
+        assert!(f.spec.oracle && f.spec.figures.enabled);
+        assert_eq!(f.name(), "t");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_position() {
+        let bad = TEXT.replace("name: t", "name: t\nsede: [1]");
+        let err = SpecFile::parse(bad, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.yaml") && err.contains("sede") && err.contains("line"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn locate_walks_keys_and_list_items() {
+        assert_eq!(locate(TEXT, "datasets[0].synthetic"), Some(4));
+        assert_eq!(locate(TEXT, "methods[0].training"), Some(7));
+        assert_eq!(locate(TEXT, "methods[1].training.steps"), Some(10));
+        assert_eq!(locate(TEXT, "methods[1]"), Some(8));
+        assert_eq!(locate(TEXT, "nothing"), None);
+        let f = SpecFile::parse(TEXT.into(), Path::new("x.yaml")).unwrap();
+        let e = f
+            .invalid("methods[1].training.steps", "too few")
+            .to_string();
+        assert_eq!(e, "x.yaml:10: field `methods[1].training.steps`: too few");
+    }
+}

@@ -1,0 +1,242 @@
+//! The baselines through the binary like the flow model: `fmseg train` (method: prob-unet |
+//! phiseg | cimd) → `fmseg sample --checkpoint` → `fmseg evaluate`, per method, on the `tiny`
+//! synthetic preset; CIMD's `--steps` override; rejected methods and options (exit 2).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn fmseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fmseg"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "exit {:?}: {err}", o.status.code());
+    err
+}
+
+const DATA: &str = "dataset: { preset: tiny, size: 32, raters: 3, seed: 0, train_count: 8 }\n";
+const TRAINING: &str =
+    "training: { steps: 3, batch_size: 4, lr: 1.0e-3, checkpoint_every: 0, log_every: 0 }\n";
+
+fn spec(method: &str, model: &str) -> String {
+    format!("method: {method}\n{DATA}model: {model}\n{TRAINING}")
+}
+
+fn cases() -> [(&'static str, String); 3] {
+    [
+        (
+            "prob-unet",
+            spec(
+                "prob-unet",
+                "{ filters: [8, 16], convs_per_block: 1, latent_dim: 2, fcomb_convs: 2 }",
+            ),
+        ),
+        (
+            "phiseg",
+            spec(
+                "phiseg",
+                "{ filters: [8, 16, 16], convs_per_block: 1, resolution_levels: 3, latent_levels: 2 }",
+            ),
+        ),
+        (
+            "cimd",
+            spec(
+                "cimd",
+                "{ model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1, attention_resolutions: [], timesteps: 50, sampling_steps: 3, sampler: ddim, encoder_filters: [8, 16], encoder_convs: 1, latent_dim: 2, use_scale_shift_norm: true }",
+            ),
+        ),
+    ]
+}
+
+fn test_images(dir: &Path) -> (String, String) {
+    let test = dir.join("test");
+    ok(&fmseg(&[
+        "data",
+        "synth",
+        "--preset",
+        "tiny",
+        "--count",
+        "2",
+        "--size",
+        "32",
+        "--raters",
+        "3",
+        "--start",
+        "100",
+        "--out",
+        &test.display().to_string(),
+    ]));
+    (
+        test.join("images.npy").display().to_string(),
+        test.join("annotations.npy").display().to_string(),
+    )
+}
+
+#[test]
+fn each_baseline_trains_samples_and_evaluates_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, annotations) = test_images(dir.path());
+    for (method, text) in cases() {
+        let file = dir.path().join(format!("{method}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let out = dir.path().join(method);
+        let o = out.display().to_string();
+        ok(&fmseg(&[
+            "train",
+            "--experiment",
+            &file.display().to_string(),
+            "--out",
+            &o,
+        ]));
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["method"], method);
+        assert!(
+            out.join("model.safetensors").is_file() && out.join("model_raw.safetensors").is_file()
+        );
+        // Resuming a finished run is a no-op; training again without --resume is refused.
+        let again = fmseg(&[
+            "train",
+            "--experiment",
+            &file.display().to_string(),
+            "--out",
+            &o,
+        ]);
+        assert_eq!(again.status.code(), Some(2), "{method}");
+        let samples = dir.path().join(format!("{method}-samples.npy"));
+        let s = samples.display().to_string();
+        let err = ok(&fmseg(&[
+            "sample",
+            "--checkpoint",
+            &o,
+            "--images",
+            &images,
+            "--count",
+            "3",
+            "--seed",
+            "1",
+            "--out",
+            &s,
+        ]));
+        assert!(err.contains(method) && err.contains("NFE"), "{err}");
+        let eval = fmseg(&[
+            "evaluate",
+            "--samples",
+            &s,
+            "--annotations",
+            &annotations,
+            "--json",
+        ]);
+        ok(&eval);
+        let json: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+        let ged = json["mean"]["ged"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{method}: {json}"));
+        assert!(ged.is_finite() && ged >= 0.0, "{method}: GED {ged}");
+        // Raw weights load too.
+        let raw = dir
+            .path()
+            .join(format!("{method}-raw.npy"))
+            .display()
+            .to_string();
+        ok(&fmseg(&[
+            "sample",
+            "--checkpoint",
+            &o,
+            "--images",
+            &images,
+            "--count",
+            "2",
+            "--raw-weights",
+            "--out",
+            &raw,
+        ]));
+        if method == "cimd" {
+            let err = ok(&fmseg(&[
+                "sample",
+                "--checkpoint",
+                &o,
+                "--images",
+                &images,
+                "--count",
+                "2",
+                "--steps",
+                "5",
+                "--out",
+                &raw,
+            ]));
+            assert!(err.contains("NFE 5"), "{err}");
+            let bad = fmseg(&[
+                "sample",
+                "--checkpoint",
+                &o,
+                "--images",
+                &images,
+                "--count",
+                "2",
+                "--steps",
+                "51",
+                "--out",
+                &raw,
+            ]);
+            assert_eq!(bad.status.code(), Some(2));
+            assert!(String::from_utf8_lossy(&bad.stderr).contains("T"));
+        } else {
+            let bad = fmseg(&[
+                "sample",
+                "--checkpoint",
+                &o,
+                "--images",
+                &images,
+                "--count",
+                "2",
+                "--steps",
+                "5",
+                "--out",
+                &raw,
+            ]);
+            assert_eq!(bad.status.code(), Some(2), "{method}: --steps is refused");
+        }
+    }
+}
+
+#[test]
+fn unknown_methods_and_bad_baseline_configs_exit_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (spec("unet", "{}"), "method"),
+        (spec("prob-unet", "{ latent_dim: 0 }"), "model.latent_dim"),
+        (
+            spec("phiseg", "{ resolution_levels: 9 }"),
+            "model.resolution_levels",
+        ),
+        (
+            spec("cimd", "{ timesteps: 10, sampling_steps: 20 }"),
+            "model.sampling_steps",
+        ),
+        (spec("prob-unet", "{ lattent_dim: 3 }"), "lattent_dim"),
+    ];
+    for (i, (text, field)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        let o = fmseg(&[
+            "train",
+            "--experiment",
+            &file.display().to_string(),
+            "--out",
+            &dir.path().join(format!("o{i}")).display().to_string(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(
+            err.contains(&format!("bad{i}.yaml")) && err.contains(field),
+            "case {i}: {err}"
+        );
+    }
+}
