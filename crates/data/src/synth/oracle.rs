@@ -12,6 +12,9 @@ use serde::Serialize;
 
 use crate::rng::Rng;
 
+/// The random stream of the oracle sampler, disjoint from the data stream.
+pub const ORACLE_STREAM: u64 = 0x0AC1_E5A3_F1E5_0001;
+
 /// The hypothesis masks and their probabilities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Oracle {
@@ -84,6 +87,18 @@ impl Oracle {
     /// Draws a hypothesis index from π.
     pub fn draw(&self, rng: &mut Rng) -> usize {
         rng.categorical(&self.probabilities)
+    }
+
+    /// The oracle sampler of item `index`: `n` masks drawn from π, `n × H·W` values in {0, 1}.
+    /// The stream is `(seed ^ ORACLE_STREAM, index)`, disjoint from the data stream
+    /// (`fmseg data synth --oracle-samples` passes the item index, `fmseg run` the position in
+    /// its test set).
+    pub fn samples(&self, seed: u64, index: u64, n: usize) -> Vec<f32> {
+        let mut rng = Rng::for_item(seed ^ ORACLE_STREAM, index);
+        (0..n)
+            .flat_map(|_| self.masks[self.draw(&mut rng)].clone())
+            .map(f32::from)
+            .collect()
     }
 
     /// The summary for `oracle.json`.

@@ -3,16 +3,12 @@
 use anyhow::{Context, Result};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{write_f32, write_u8};
-use fmseg_data::rng::Rng;
 use fmseg_data::synth::{SynthConfig, SynthPreset, SyntheticDataset};
 use rayon::prelude::*;
 use serde_json::json;
 
 use crate::cli::SynthArgs;
 use crate::input_error::input_error;
-
-/// The random stream of the oracle sampler, disjoint from the data stream.
-const ORACLE_STREAM: u64 = 0x0AC1_E5A3_F1E5_0001;
 
 /// Runs `fmseg data synth`.
 pub fn synth(args: &SynthArgs) -> Result<()> {
@@ -60,13 +56,7 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
         }
         let samples: Vec<f32> = items
             .par_iter()
-            .flat_map_iter(|it| {
-                let mut rng = Rng::for_item(args.seed ^ ORACLE_STREAM, it.index);
-                (0..draws)
-                    .flat_map(|_| it.oracle.masks[it.oracle.draw(&mut rng)].clone())
-                    .map(f32::from)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map_iter(|it| it.oracle.samples(args.seed, it.index, draws))
             .collect();
         write_f32(&out.join("oracle_samples.npy"), &[n, draws, s, s], &samples)?;
     }
