@@ -15,13 +15,15 @@ use burn::tensor::Device;
 use clap::Args;
 use fmseg_baselines::load::{LoadOptions, folder_method, load_sampler};
 use fmseg_data::npy::write_f32;
-use fmseg_model::checkpoint_load::{WeightSelection, load_official_with};
+use fmseg_model::checkpoint_load::{CheckpointError, WeightSelection, load_official_with};
 use fmseg_model::flow::sampling::{Decode, FlowSampler, FlowSamplerConfig};
 use fmseg_model::ode::{Solver, SolverConfig};
 use fmseg_model::{MethodId, SegmentationSampler, UNetConfig};
 
 use super::model::{parse_guidance, read_tensor4};
 use crate::input_error::input_error;
+use crate::run::plan::FlowSampling;
+use crate::run::spec::Weights;
 
 /// `fmseg sample`.
 #[derive(Debug, Args)]
@@ -111,6 +113,38 @@ pub fn resolve_checkpoint(dir: &Path, raw: bool) -> Result<(UNetConfig, PathBuf)
     Ok((config, weights))
 }
 
+/// The flow sampler of a resolved checkpoint (`config`, `weights`) with `settings` (EMA or raw
+/// weights, solver, CFG, decode, dropout at sampling), shared by `fmseg sample` and `fmseg run`.
+pub fn flow_sampler(
+    config: &UNetConfig,
+    weights: &Path,
+    settings: &FlowSampling,
+    device: &Device,
+) -> Result<FlowSampler, CheckpointError> {
+    let selection = match settings.weights {
+        Weights::Raw => WeightSelection::Raw,
+        Weights::Ema => WeightSelection::Ema,
+    };
+    let unet = load_official_with(config, weights, device, selection)?;
+    let mut solver = SolverConfig::fixed(settings.solver, settings.steps);
+    solver.atol = settings.tol;
+    solver.rtol = settings.tol;
+    Ok(FlowSampler::new(
+        unet,
+        FlowSamplerConfig {
+            solver,
+            guidance: settings.guidance,
+            max_batch: settings.max_batch,
+            decode: if settings.unquantised {
+                Decode::Unquantised
+            } else {
+                Decode::Quantised
+            },
+            dropout_at_sampling: settings.dropout_at_sampling,
+        },
+    ))
+}
+
 /// Runs `fmseg sample`.
 pub fn run(args: &SampleArgs) -> Result<()> {
     let solver = Solver::parse(&args.solver).ok_or_else(|| {
@@ -142,30 +176,22 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             config.d_cond_image
         )));
     }
-    let selection = if args.raw_weights {
-        WeightSelection::Raw
-    } else {
-        WeightSelection::Ema
-    };
-    let unet = load_official_with(&config, &weights, &device, selection)
-        .map_err(|e| input_error(e.to_string()))?;
-    let mut solver_config = SolverConfig::fixed(solver, args.steps.unwrap_or(100));
-    solver_config.atol = args.tol;
-    solver_config.rtol = args.tol;
-    let sampler = FlowSampler::new(
-        unet,
-        FlowSamplerConfig {
-            solver: solver_config,
-            guidance,
-            max_batch: args.max_batch,
-            decode: if args.unquantised {
-                Decode::Unquantised
-            } else {
-                Decode::Quantised
-            },
-            dropout_at_sampling: args.dropout_at_sampling,
+    let settings = FlowSampling {
+        solver,
+        steps: args.steps.unwrap_or(100),
+        tol: args.tol,
+        guidance,
+        weights: if args.raw_weights {
+            Weights::Raw
+        } else {
+            Weights::Ema
         },
-    );
+        dropout_at_sampling: args.dropout_at_sampling,
+        unquantised: args.unquantised,
+        max_batch: args.max_batch,
+    };
+    let sampler = flow_sampler(&config, &weights, &settings, &device)
+        .map_err(|e| input_error(e.to_string()))?;
     let set = sampler
         .sample(images, args.count, args.seed)
         .map_err(|e| input_error(e.to_string()))?;

@@ -18,10 +18,8 @@ use fmseg_data::rng::Rng;
 use fmseg_metrics::dataset::{DatasetShape, evaluate_images};
 use fmseg_metrics::image::Prefixes;
 use fmseg_model::SegmentationSampler;
-use fmseg_model::checkpoint_load::{WeightSelection, load_official_with};
 use fmseg_model::dataset::InMemorySource;
-use fmseg_model::flow::sampling::{Decode, FlowSampler, FlowSamplerConfig};
-use fmseg_model::ode::SolverConfig;
+use fmseg_model::flow::sampling::FlowSampler;
 use fmseg_model::training::{TrainError, train};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -31,14 +29,11 @@ use super::collect::PlannedCell;
 use super::data::TestSet;
 use super::plan::{Cell, CellKind, FlowSampling};
 use super::spec::Weights;
-use crate::commands::sample::resolve_checkpoint;
+use crate::commands::sample::{self, resolve_checkpoint};
 use crate::input_error::input_error;
 
 /// Images per sampling call (fixed: it is part of the noise seeding).
 pub const CHUNK: usize = 8;
-
-/// The oracle's random stream, disjoint from the data stream (as `fmseg data synth`).
-const ORACLE_STREAM: u64 = 0x0AC1_E5A3_F1E5_0001;
 
 /// What `cells/<key>/cell.json` records: the planned cell and how it ran.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,32 +135,9 @@ pub fn ensure_trained(
 }
 
 fn flow_sampler(dir: &Path, s: &FlowSampling, device: &Device) -> Result<FlowSampler> {
-    let raw = s.weights == Weights::Raw;
-    let (config, weights) = resolve_checkpoint(dir, raw)?;
-    let selection = if raw {
-        WeightSelection::Raw
-    } else {
-        WeightSelection::Ema
-    };
-    let unet = load_official_with(&config, &weights, device, selection)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
-    let mut solver = SolverConfig::fixed(s.solver, s.steps);
-    solver.atol = s.tol;
-    solver.rtol = s.tol;
-    Ok(FlowSampler::new(
-        unet,
-        FlowSamplerConfig {
-            solver,
-            guidance: s.guidance,
-            max_batch: s.max_batch,
-            decode: if s.unquantised {
-                Decode::Unquantised
-            } else {
-                Decode::Quantised
-            },
-            dropout_at_sampling: s.dropout_at_sampling,
-        },
-    ))
+    let (config, weights) = resolve_checkpoint(dir, s.weights == Weights::Raw)?;
+    sample::flow_sampler(&config, &weights, s, device)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))
 }
 
 fn sampler(cell: &Cell, out: &Path, device: &Device) -> Result<Box<dyn SegmentationSampler>> {
@@ -213,13 +185,11 @@ fn draw(cell: &Cell, test: &TestSet, out: &Path) -> Result<(Vec<f32>, usize)> {
             .oracles
             .as_ref()
             .context("the oracle needs a synthetic dataset")?;
-        let mut values = Vec::with_capacity(n_img * n * plane);
-        for (i, o) in oracles.iter().enumerate() {
-            let mut rng = Rng::for_item(cell.seed ^ ORACLE_STREAM, i as u64);
-            for _ in 0..n {
-                values.extend(o.masks[o.draw(&mut rng)].iter().map(|&v| f32::from(v)));
-            }
-        }
+        let values = oracles
+            .iter()
+            .enumerate()
+            .flat_map(|(i, o)| o.samples(cell.seed, i as u64, n))
+            .collect();
         return Ok((values, 0));
     }
     let device = Device::flex();
