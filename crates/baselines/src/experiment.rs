@@ -17,7 +17,8 @@ use fmseg_data::synth::SynthConfig;
 use fmseg_model::MethodId;
 use fmseg_model::dataset::TrainSource;
 use fmseg_model::experiment::{
-    DataShape, DatasetSpec, ExperimentError, TrainingSpec, resolve_training,
+    DataShape, DatasetSpec, ExperimentError, TrainingSpec, parse_yaml, resolve_training,
+    synthetic_metadata,
 };
 use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train};
 use serde::Deserialize;
@@ -47,11 +48,7 @@ pub struct BaselineSpec {
 /// The top-level `method:` of an experiment file (absent = `flow`), read without
 /// interpreting the rest; an unknown id is refused naming the `method` field.
 pub fn peek_method(text: &str, path: &Path) -> Result<MethodId, ExperimentError> {
-    let value: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| ExperimentError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let value: serde_yaml::Value = parse_yaml(text, path)?;
     match value.get("method") {
         None | Some(serde_yaml::Value::Null) => Ok(MethodId::Flow),
         Some(v) => v.as_str().and_then(MethodId::parse).ok_or_else(|| {
@@ -270,23 +267,12 @@ impl BaselineConfig {
 impl BaselineExperiment {
     /// Parses and resolves YAML text; `path` names the file in errors.
     pub fn from_yaml_str(text: &str, path: &Path) -> Result<Self, ExperimentError> {
-        let spec: BaselineSpec =
-            serde_yaml::from_str(text).map_err(|e| ExperimentError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        spec.resolve(path)
+        parse_yaml::<BaselineSpec>(text, path)?.resolve(path)
     }
 
     /// The fields this experiment adds to the run's `config.json`.
     pub fn metadata(&self) -> serde_json::Value {
-        serde_json::json!({
-            "dataset": {
-                "synthetic": self.dataset,
-                "train_start": self.train_start,
-                "train_count": self.train_count,
-            }
-        })
+        synthetic_metadata(&self.dataset, self.train_start, self.train_count)
     }
 
     /// Trains the model with the shared loop into `out` (`device` is an autodiff device).

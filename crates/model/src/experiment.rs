@@ -90,22 +90,35 @@ impl Experiment {
 
     /// Parses and resolves YAML text; `path` names the file in errors.
     pub fn from_yaml_str(text: &str, path: &Path) -> Result<Self, ExperimentError> {
-        let spec: ExperimentSpec =
-            serde_yaml::from_str(text).map_err(|e| ExperimentError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        spec.resolve(path)
+        parse_yaml::<ExperimentSpec>(text, path)?.resolve(path)
     }
 
     /// The fields this experiment adds to the run's `config.json`.
     pub fn metadata(&self) -> serde_json::Value {
-        serde_json::json!({
-            "dataset": {
-                "synthetic": self.dataset,
-                "train_start": self.train_start,
-                "train_count": self.train_count,
-            }
-        })
+        synthetic_metadata(&self.dataset, self.train_start, self.train_count)
     }
+}
+
+/// Parses YAML text into a spec struct (syntax, unknown keys and wrong types become
+/// [`ExperimentError::Parse`] naming `path`, with the parser's line and column).
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &Path,
+) -> Result<T, ExperimentError> {
+    serde_yaml::from_str(text).map_err(|e| ExperimentError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The `config.json` fields of a training run on items `start..start + count` of a synthetic
+/// dataset (shared by the flow and baseline specs).
+pub fn synthetic_metadata(dataset: &SynthConfig, start: u64, count: usize) -> serde_json::Value {
+    serde_json::json!({
+        "dataset": {
+            "synthetic": dataset,
+            "train_start": start,
+            "train_count": count,
+        }
+    })
 }
