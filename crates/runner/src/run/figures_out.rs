@@ -131,13 +131,13 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
             &title,
             &panels,
         )?);
-        let ged = series_for("ged");
-        if !ged.is_empty() {
+        // The GED panel's series (bootstrapped once) also make the GED-only figure.
+        if let Some((y, ged)) = panels.iter().find(|(y, _)| y == FIGURE_METRICS[0].1) {
             written.extend(metric_vs_k(
                 &dir.join(format!("{}-ged", d.id)),
                 &title,
-                "GED ↓",
-                &ged,
+                y,
+                ged,
             )?);
         }
         written.extend(map_figures(plan, gathered, d, out, &dir)?);
