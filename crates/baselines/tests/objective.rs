@@ -55,16 +55,21 @@ fn prob_unet_round_trips() {
     }));
 }
 
-#[test]
-fn phiseg_round_trips() {
-    round_trip(&PhisegObjective::new(PhisegConfig {
+/// A 3-level PHiSeg with 2 latent levels at 32 px (batch norm on, the default).
+fn small_phiseg() -> PhisegConfig {
+    PhisegConfig {
         image_size: 32,
         filters: vec![8, 16, 16],
         convs_per_block: 1,
         resolution_levels: Some(3),
         latent_levels: 2,
         ..PhisegConfig::default()
-    }));
+    }
+}
+
+#[test]
+fn phiseg_round_trips() {
+    round_trip(&PhisegObjective::new(small_phiseg()));
 }
 
 #[test]
@@ -104,14 +109,7 @@ fn unexpected_tensor_is_refused() {
 
 #[test]
 fn phiseg_batch_norm_running_statistics_are_exported_and_imported() {
-    let objective = PhisegObjective::new(PhisegConfig {
-        image_size: 32,
-        filters: vec![8, 16, 16],
-        convs_per_block: 1,
-        resolution_levels: Some(3),
-        latent_levels: 2,
-        ..PhisegConfig::default()
-    });
+    let objective = PhisegObjective::new(small_phiseg());
     let device = Device::flex();
     let a = objective.init_model(&device).unwrap();
     let mut tensors = objective.export(&a).unwrap();
