@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use burn::tensor::Device;
 use clap::Args;
 use fmseg_baselines::experiment::{BaselineExperiment, peek_method};
+use fmseg_data::synth::SynthConfig;
 use fmseg_model::MethodId;
 use fmseg_model::dataset::InMemorySource;
 use fmseg_model::experiment::{Experiment, ExperimentError};
@@ -51,33 +52,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     let experiment = Experiment::from_yaml_str(&text, &args.experiment)
         .map_err(|e: ExperimentError| input_error(e.to_string()))?;
-    let out = args
-        .out
-        .clone()
-        .or_else(|| experiment.out.clone())
-        .unwrap_or_else(|| default_out(&args.experiment, method));
-    refuse_existing(&out, args.resume)?;
-    let source = InMemorySource::from_synthetic(
-        experiment.dataset.clone(),
+    let (out, source, device) = setup(
+        args,
+        experiment.out.as_ref(),
+        method,
+        &experiment.dataset,
         experiment.train_start,
         experiment.train_count,
-    )
-    .context("building the synthetic training set")?;
-    let device = Device::flex().autodiff();
-    let metadata = experiment.metadata();
+    )?;
     let summary = train(
         &experiment.objective,
         &source,
         &experiment.training,
-        &metadata,
+        &experiment.metadata(),
         &out,
         &device,
         args.resume,
     )
-    .map_err(|e| match e {
-        TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e.to_string()),
-        other => anyhow::Error::new(other),
-    })
+    .map_err(train_error)
     .with_context(|| format!("training into {}", out.display()))?;
     report(&summary, &out);
     Ok(())
@@ -87,28 +79,49 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 fn run_baseline(args: &TrainArgs, text: &str, method: MethodId) -> Result<()> {
     let experiment = BaselineExperiment::from_yaml_str(text, &args.experiment)
         .map_err(|e| input_error(e.to_string()))?;
-    let out = args
-        .out
-        .clone()
-        .or_else(|| experiment.out.clone())
-        .unwrap_or_else(|| default_out(&args.experiment, method));
-    refuse_existing(&out, args.resume)?;
-    let source = InMemorySource::from_synthetic(
-        experiment.dataset.clone(),
+    let (out, source, device) = setup(
+        args,
+        experiment.out.as_ref(),
+        method,
+        &experiment.dataset,
         experiment.train_start,
         experiment.train_count,
-    )
-    .context("building the synthetic training set")?;
-    let device = Device::flex().autodiff();
+    )?;
     let summary = experiment
         .train(&source, &out, &device, args.resume)
-        .map_err(|e| match e {
-            TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e.to_string()),
-            other => anyhow::Error::new(other),
-        })
+        .map_err(train_error)
         .with_context(|| format!("training {method} into {}", out.display()))?;
     report(&summary, &out);
     Ok(())
+}
+
+/// The output folder (`--out`, else the file's `out`, else the default; refused when it holds
+/// checkpoints and `--resume` is not given), the synthetic training items and the autodiff device.
+fn setup(
+    args: &TrainArgs,
+    file_out: Option<&PathBuf>,
+    method: MethodId,
+    dataset: &SynthConfig,
+    start: u64,
+    count: usize,
+) -> Result<(PathBuf, InMemorySource, Device)> {
+    let out = args
+        .out
+        .clone()
+        .or_else(|| file_out.cloned())
+        .unwrap_or_else(|| default_out(&args.experiment, method));
+    refuse_existing(&out, args.resume)?;
+    let source = InMemorySource::from_synthetic(dataset.clone(), start, count)
+        .context("building the synthetic training set")?;
+    Ok((out, source, Device::flex().autodiff()))
+}
+
+/// A training error as the CLI reports it: bad settings or data are input errors (exit 2).
+pub fn train_error(e: TrainError) -> anyhow::Error {
+    match e {
+        TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e.to_string()),
+        other => anyhow::Error::new(other),
+    }
 }
 
 fn refuse_existing(out: &Path, resume: bool) -> Result<()> {

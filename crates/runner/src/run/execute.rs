@@ -20,7 +20,7 @@ use fmseg_metrics::image::Prefixes;
 use fmseg_model::SegmentationSampler;
 use fmseg_model::dataset::InMemorySource;
 use fmseg_model::flow::sampling::FlowSampler;
-use fmseg_model::training::{TrainError, train};
+use fmseg_model::training::train;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,7 +30,7 @@ use super::data::TestSet;
 use super::plan::{Cell, CellKind, FlowSampling};
 use super::spec::Weights;
 use crate::commands::sample::{self, resolve_checkpoint};
-use crate::input_error::input_error;
+use crate::commands::train::train_error;
 
 /// Images per sampling call (fixed: it is part of the noise seeding).
 pub const CHUNK: usize = 8;
@@ -115,10 +115,7 @@ pub fn ensure_trained(
             config, training, ..
         } => config.train(training, meta, source, &dir, &device, true),
     }
-    .map_err(|e| match e {
-        TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e.to_string()),
-        other => anyhow::Error::new(other),
-    })
+    .map_err(train_error)
     .with_context(|| format!("training {} into {}", cell.label, dir.display()))?;
     let record = json!({
         "seconds": summary.seconds,
