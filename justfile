@@ -10,7 +10,7 @@ default:
 
 # Build the release binary `fmseg` (CPU backend `flex`).
 build:
-    cargo build --release -p fmseg-runner
+    cargo build --locked --release -p fmseg-runner
 
 # Without arguments: the embedded default, experiments/cpu-default.yaml (flow matching vs Prob-UNet, PHiSeg, CIMD and the oracle on the
 # synthetic lidc-like benchmark at 32 px; ~15 min after the build on 2 cores) into
@@ -48,7 +48,7 @@ sweep file *args: build
 
 # Run every test of the workspace (golden tests read ../shared/parity and skip when it is absent).
 test:
-    cargo test --workspace
+    cargo test --locked --workspace
 
 # Format the code.
 fmt:
@@ -62,9 +62,11 @@ lint:
 # What CI runs (.ci/run): lint, then the tests.
 ci: lint test
 
-# Type-check the CUDA path (its build downloads LLVM; DOCS_RS=1 skips that for a check).
-check-cuda:
-    DOCS_RS=1 cargo check -p fmseg-runner --features cuda
+# Type-check the GPU paths as CI does: CUDA (its build downloads LLVM; DOCS_RS=1 skips that for a
+# check) and Vulkan (builds offline).
+check-gpu:
+    DOCS_RS=1 cargo check --locked -p fmseg-runner --features cuda
+    cargo check --locked -p fmseg-runner --features vulkan
 
 # Benchmark the metrics (images/s for n = 16, m = 4 at 128×128, with and without the sweep).
 bench-metrics:

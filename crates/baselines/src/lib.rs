@@ -16,13 +16,17 @@
 //! caller (reproducible runs, independent of the backend); sampling noise comes from
 //! [`fmseg_model::seeded_normal`] keyed by `(seed, stream)`.
 
+#![warn(missing_docs)]
+
 pub mod cimd;
 pub mod common;
 pub mod experiment;
 pub mod gaussian;
 pub mod load;
+pub mod method;
 pub mod phiseg;
 pub mod prob_unet;
 
 pub use common::{ConfigError, LossOutput, Reduction};
 pub use gaussian::DiagGaussian;
+pub use method::BaselineConfig;

@@ -35,6 +35,15 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// The field error of an [`DataError::InvalidConfig`] (other variants become an error on the
+    /// block itself, field `""`).
+    pub fn into_field_error(self) -> crate::FieldError {
+        match self {
+            Self::InvalidConfig { field, message } => crate::FieldError::new(field, message),
+            other => crate::FieldError::new("", other.to_string()),
+        }
+    }
+
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

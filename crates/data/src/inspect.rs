@@ -55,17 +55,9 @@ pub enum InspectError {
     Data(#[from] DataError),
 }
 
-/// Short lowercase name of a layout, as printed by `inspect`.
+/// Short lowercase name of a layout, as printed by `inspect` ([`SourceFormat::name`]).
 pub fn format_name(f: SourceFormat) -> &'static str {
-    match f {
-        SourceFormat::KnegtPickle => "knegt-pickle",
-        SourceFormat::OfficialPickle => "official-pickle",
-        SourceFormat::CimdJpeg => "cimd-jpeg",
-        SourceFormat::MmisH5 => "mmis-h5",
-        SourceFormat::MmisNpy => "mmis-npy",
-        SourceFormat::FmsegCache => "fmseg-cache",
-        SourceFormat::FmsegSynth => "fmseg-synth",
-    }
+    f.name()
 }
 
 fn file_magic(path: &Path) -> Vec<u8> {

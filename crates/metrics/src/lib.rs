@@ -30,6 +30,8 @@
 //! assert!(report.mean.ged.abs() < 1e-9); // the samples are the annotations
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod bitmask;
 pub mod calibration;
 pub mod dataset;

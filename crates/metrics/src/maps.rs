@@ -1,6 +1,40 @@
 //! Per-pixel uncertainty maps of a sample set: the variance of the soft samples and the binary
 //! entropy of their mean (in nats). Used for the uncertainty figures and `fmseg evaluate --maps-out`.
 
+/// The number of samples n (at least 1) of an n×`pixels` buffer.
+///
+/// # Panics
+/// If `pixels` is 0 or does not divide the buffer.
+fn sample_count(samples: &[f32], pixels: usize) -> f64 {
+    assert!(
+        pixels > 0 && samples.len().is_multiple_of(pixels),
+        "buffer is not n×pixels"
+    );
+    (samples.len() / pixels).max(1) as f64
+}
+
+/// Per-pixel mean over the n soft samples (the marginal foreground probability).
+///
+/// # Shapes
+/// `samples`: n×H·W row-major → H·W.
+///
+/// # Panics
+/// If `pixels` is 0 or does not divide the buffer.
+pub fn mean_map(samples: &[f32], pixels: usize) -> Vec<f32> {
+    let n = sample_count(samples, pixels);
+    (0..pixels)
+        .map(|px| {
+            let s: f64 = samples
+                .iter()
+                .skip(px)
+                .step_by(pixels)
+                .map(|&v| f64::from(v))
+                .sum();
+            (s / n) as f32
+        })
+        .collect()
+}
+
 /// Per-pixel population variance over the n soft samples.
 ///
 /// # Shapes
@@ -9,11 +43,7 @@
 /// # Panics
 /// If `pixels` is 0 or does not divide the buffer.
 pub fn variance_map(samples: &[f32], pixels: usize) -> Vec<f32> {
-    assert!(
-        pixels > 0 && samples.len().is_multiple_of(pixels),
-        "buffer is not n×pixels"
-    );
-    let n = (samples.len() / pixels).max(1) as f64;
+    let n = sample_count(samples, pixels);
     (0..pixels)
         .map(|px| {
             let values = samples
@@ -33,11 +63,7 @@ pub fn variance_map(samples: &[f32], pixels: usize) -> Vec<f32> {
 /// # Panics
 /// If `pixels` is 0 or does not divide the buffer.
 pub fn entropy_map(samples: &[f32], pixels: usize) -> Vec<f32> {
-    assert!(
-        pixels > 0 && samples.len().is_multiple_of(pixels),
-        "buffer is not n×pixels"
-    );
-    let n = (samples.len() / pixels).max(1) as f64;
+    let n = sample_count(samples, pixels);
     let h = |p: f64| {
         if p <= 0.0 || p >= 1.0 {
             0.0

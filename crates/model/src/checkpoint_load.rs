@@ -31,8 +31,9 @@ use thiserror::Error;
 
 use crate::unet::{NamedTensor, UNet, UNetConfig, WeightsError, read_safetensors};
 
-/// Which weights to take from a file that holds both raw and EMA weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which weights to take from a file that holds both raw and EMA weights (serde: `ema`, `raw`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum WeightSelection {
     /// The EMA weights when the file has them, else the raw ones (the in-training evaluation).
     #[default]

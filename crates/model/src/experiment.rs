@@ -1,14 +1,15 @@
-//! The YAML training spec of the flow model (`fmseg train --experiment FILE.yaml`).
-//!
-//! The file-facing structs ([`ExperimentSpec`] and its blocks) reject unknown keys
-//! (`deny_unknown_fields`) and give every optional key an explicit default (the official values
-//! of paper-and-baselines §1.3 where the paper fixes one). [`ExperimentSpec::resolve`] checks
-//! every value, naming the file and the dotted field, and produces the resolved [`Experiment`]
-//! (synthetic data config, [`FlowMatching`] objective, [`TrainConfig`]); burn configs are never
-//! deserialised from YAML directly.
+//! The method blocks of an experiment file (`experiments/*.yaml`, read by `fmseg run` and
+//! `fmseg train` alike) as far as the flow model and the shared training loop are concerned:
+//! the file-facing `model:` ([`ModelSpec`]) and `training:` ([`TrainingSpec`]) blocks, which
+//! reject unknown keys (`deny_unknown_fields`) and give every optional key an explicit default
+//! (the official values of paper-and-baselines §1.3 where the paper fixes one), and their
+//! resolution against the data ([`resolve_flow`], [`resolve_training`]) into the
+//! [`FlowMatching`](crate::flow::FlowMatching) objective and the [`TrainConfig`]; burn configs
+//! are never deserialised from YAML directly. Resolution errors are [`FieldError`]s naming the
+//! field relative to the method block; the runner prefixes `methods[i]` and turns them into the
+//! one experiment error, [`ExperimentError`], with file and line.
 //!
 //! ```yaml
-//! dataset: { preset: tiny, size: 32, raters: 4, seed: 0, train_count: 64 }
 //! model: { preset: cpu-small, model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1 }
 //! training: { steps: 40, batch_size: 8, cfg_drop: per-batch, checkpoint_every: 20 }
 //! ```
@@ -18,18 +19,12 @@ mod spec;
 
 use std::path::{Path, PathBuf};
 
-use fmseg_data::synth::SynthConfig;
+use fmseg_data::FieldError;
 use thiserror::Error;
 
-pub use spec::{
-    DataShape, DatasetSpec, ExperimentSpec, ModelSpec, TrainingSpec, UNetPreset, resolve_flow,
-    resolve_training,
-};
+pub use spec::{DataShape, ModelSpec, TrainingSpec, UNetPreset, resolve_flow, resolve_training};
 
-use crate::flow::FlowMatching;
-use crate::training::TrainConfig;
-
-/// Why an experiment file was rejected.
+/// Why an experiment file was rejected (the one error of every experiment reader).
 #[derive(Debug, Error)]
 pub enum ExperimentError {
     /// The file could not be read.
@@ -41,7 +36,7 @@ pub enum ExperimentError {
         source: std::io::Error,
     },
     /// The YAML does not match the spec (syntax, unknown key, wrong type); the message names
-    /// the key and position.
+    /// the key and its line and column.
     #[error("{}: {message}", path.display())]
     Parse {
         /// The file.
@@ -49,53 +44,29 @@ pub enum ExperimentError {
         /// The parser's message.
         message: String,
     },
-    /// A value is out of range.
-    #[error("{}: field `{field}`: {message}", path.display())]
+    /// A value is out of range or inconsistent.
+    #[error("{}{}: field `{field}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         /// The file.
         path: PathBuf,
-        /// The dotted field name, e.g. `training.batch_size`.
+        /// 1-based line of the field, when it could be located.
+        line: Option<usize>,
+        /// The dotted field, e.g. `methods[1].training.batch_size`.
         field: String,
         /// What is wrong.
         message: String,
     },
 }
 
-/// A resolved, validated training experiment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Experiment {
-    /// The synthetic dataset the training items come from.
-    pub dataset: SynthConfig,
-    /// First training item index.
-    pub train_start: u64,
-    /// Number of training items.
-    pub train_count: usize,
-    /// The flow-matching objective (network + CFG drop).
-    pub objective: FlowMatching,
-    /// The loop settings.
-    pub training: TrainConfig,
-    /// The output folder the file asks for, if any.
-    pub out: Option<PathBuf>,
-}
-
-impl Experiment {
-    /// Reads, parses and resolves an experiment file.
-    pub fn load(path: &Path) -> Result<Self, ExperimentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Read {
+impl ExperimentError {
+    /// A field error of the file `path` at `line`.
+    pub fn invalid(path: &Path, line: Option<usize>, error: FieldError) -> Self {
+        Self::Invalid {
             path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_yaml_str(&text, path)
-    }
-
-    /// Parses and resolves YAML text; `path` names the file in errors.
-    pub fn from_yaml_str(text: &str, path: &Path) -> Result<Self, ExperimentError> {
-        parse_yaml::<ExperimentSpec>(text, path)?.resolve(path)
-    }
-
-    /// The fields this experiment adds to the run's `config.json`.
-    pub fn metadata(&self) -> serde_json::Value {
-        synthetic_metadata(&self.dataset, self.train_start, self.train_count)
+            line,
+            field: error.field,
+            message: error.message,
+        }
     }
 }
 
@@ -108,17 +79,5 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     serde_yaml::from_str(text).map_err(|e| ExperimentError::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })
-}
-
-/// The `config.json` fields of a training run on items `start..start + count` of a synthetic
-/// dataset (shared by the flow and baseline specs).
-pub fn synthetic_metadata(dataset: &SynthConfig, start: u64, count: usize) -> serde_json::Value {
-    serde_json::json!({
-        "dataset": {
-            "synthetic": dataset,
-            "train_start": start,
-            "train_count": count,
-        }
     })
 }

@@ -9,11 +9,14 @@
 //! with [`unet::UNet::load_safetensors`] / [`unet::UNet::load_named_tensors`] and the outputs
 //! match the official float32 forward to ~1e-6 (see `tests/parity.rs`).
 
+#![warn(missing_docs)]
+
 pub mod checkpoint_load;
 pub mod dataset;
 pub mod ema;
 pub mod experiment;
 pub mod flow;
+pub mod folder;
 pub mod ode;
 pub mod sampler;
 pub mod training;

@@ -6,8 +6,6 @@
 //! Noise is drawn from a seeded CPU generator ([`seeded_normal`]) and uploaded, so CPU and GPU
 //! runs — and every prefix of a sample-count sweep — see the same draws.
 
-use std::fmt;
-
 use burn::tensor::{Device, Tensor, TensorData};
 use fmseg_data::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -46,15 +44,11 @@ impl MethodId {
 
     /// Parses an id string.
     pub fn parse(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.as_str() == id)
+        id.parse().ok()
     }
 }
 
-impl fmt::Display for MethodId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+fmseg_data::closed_names!(MethodId, MethodId::as_str);
 
 /// Soft masks drawn for a batch of images, on the host.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,20 +1,63 @@
 //! The marker error for bad user input: the binary exits with code 2 when it is in the chain.
+//! It wraps the typed cause transparently (same message, same source chain), so a library error
+//! keeps its chain up to `main`.
 
+use std::error::Error;
 use std::fmt;
+
+use fmseg_model::training::TrainError;
 
 /// A problem with a file or argument the user gave (exit code 2).
 #[derive(Debug)]
-pub struct InputError(pub String);
+pub struct InputError(Box<dyn Error + Send + Sync>);
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl std::error::Error for InputError {}
+impl Error for InputError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.source()
+    }
+}
 
-/// Builds an [`InputError`] as an `anyhow::Error`.
-pub fn input_error(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(InputError(message.into()))
+/// Marks `cause` (a typed error, or a message) as bad input, as an `anyhow::Error`.
+pub fn input_error(cause: impl Into<Box<dyn Error + Send + Sync>>) -> anyhow::Error {
+    anyhow::Error::new(InputError(cause.into()))
+}
+
+/// A training error as the CLI reports it: bad settings or data are input errors (exit 2).
+pub fn train_error(e: TrainError) -> anyhow::Error {
+    match e {
+        TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Whether `err`'s chain holds an [`InputError`].
+pub fn is_input_error(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<InputError>().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn wraps_transparently_and_is_found_in_the_chain() {
+        let e = input_error(Outer(std::io::Error::other("inner")));
+        assert_eq!(format!("{e:#}"), "outer: inner");
+        assert!(is_input_error(&e));
+        let e = e.context("reading x");
+        assert!(is_input_error(&e));
+        assert!(!is_input_error(&anyhow::anyhow!("plain")));
+        assert_eq!(input_error("just a message").to_string(), "just a message");
+    }
 }

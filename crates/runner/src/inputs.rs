@@ -20,7 +20,7 @@ pub struct EvaluationInput {
 }
 
 fn read(path: &Path) -> Result<NpyArray> {
-    NpyArray::read(path).map_err(|e| input_error(e.to_string()))
+    NpyArray::read(path).map_err(input_error)
 }
 
 /// (N, k, H, W) from a rank-3 or rank-4 shape.

@@ -1,4 +1,17 @@
-//! Library side of the `fmseg` runner: result reporting shared by the commands (tables with
-//! bootstrap confidence intervals). The command-line front end is the `fmseg` binary.
+//! # fmseg-runner
+//!
+//! The `fmseg` command line as a library: argument definitions ([`cli`]), one module per command
+//! ([`commands`]), the device chosen at run time ([`backend`]), experiments from YAML to tables
+//! and figures ([`run`]), and result reporting ([`report`]). The binary (`src/main.rs`) only
+//! parses the arguments and maps errors to exit codes.
 
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod input_error;
+pub mod inputs;
 pub mod report;
+pub mod run;
+pub mod table;

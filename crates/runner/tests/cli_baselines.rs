@@ -19,12 +19,13 @@ fn ok(o: &Output) -> String {
     err
 }
 
-const DATA: &str = "dataset: { preset: tiny, size: 32, raters: 3, seed: 0, train_count: 8 }\n";
+const DATA: &str = "datasets:\n  - id: tiny\n    synthetic: { preset: tiny, size: 32, raters: 3, seed: 0, train_count: 8, test_count: 2 }\n";
 const TRAINING: &str =
-    "training: { steps: 3, batch_size: 4, lr: 1.0e-3, checkpoint_every: 0, log_every: 0 }\n";
+    "    training: { steps: 3, batch_size: 4, lr: 1.0e-3, checkpoint_every: 0, log_every: 0 }\n";
 
+/// A one-method experiment file in the `fmseg run` format.
 fn spec(method: &str, model: &str) -> String {
-    format!("method: {method}\n{DATA}model: {model}\n{TRAINING}")
+    format!("{DATA}methods:\n  - method: {method}\n    model: {model}\n{TRAINING}")
 }
 
 fn cases() -> [(&'static str, String); 3] {

@@ -379,9 +379,12 @@ fn compare_writes_long_rows_and_tables_for_each_k() {
         String::from_utf8_lossy(&run.stderr)
     );
     let csv = std::fs::read_to_string(res.join("metrics.csv")).unwrap();
-    assert!(csv.starts_with("method,dataset,seed,image,k,metric,value\n"));
+    assert!(csv.starts_with("method,variant,label,dataset,seed,image,k,metric,value\n"));
+    // A name that is a method id keeps it in the method column; any other is `external`.
     assert!(
-        csv.contains("\noracle,tiny,0,11,4,ged,") && csv.contains("\ncollapsed,tiny,0,0,1,dmax,")
+        csv.contains("\noracle,,oracle,tiny,0,11,4,ged,")
+            && csv.contains("\nexternal,,collapsed,tiny,0,0,1,dmax,"),
+        "{csv}"
     );
     let md = std::fs::read_to_string(res.join("table.md")).unwrap();
     for k in [1, 2, 4] {

@@ -124,7 +124,9 @@ fn run_writes_everything_reruns_nothing_and_recomputes_only_what_changed() {
         serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
     assert_eq!(manifest["cells"].as_array().unwrap().len(), 3);
     assert!(manifest["cells"][1]["nfe"].as_u64().unwrap() > 0);
-    assert!(manifest["device"].as_str().unwrap().contains("cpu"));
+    assert_eq!(manifest["device"]["this_invocation"], "cpu");
+    assert_eq!(manifest["device"]["cells"], serde_json::json!(["cpu"]));
+    assert_eq!(manifest["cells"][1]["device"], "cpu");
     assert!(manifest["datasets"][0]["fingerprint"]["synthetic"].is_object());
 
     // Second run: every cell is skipped, results unchanged.
@@ -339,7 +341,16 @@ fn bad_experiment_files_name_file_line_and_field() {
         &spec("0.3").replace("solver: euler", "solver: leapfrog"),
     );
     let err = String::from_utf8_lossy(&run(&file, &dir.path().join("o"), &[]).stderr).into_owned();
-    assert!(err.contains("line.yaml:9:"), "{err}");
+    assert!(
+        err.contains("line.yaml: methods[0].sampling.solver") && err.contains("line 9 column"),
+        "{err}"
+    );
+    let file = write(dir.path(), "range.yaml", &spec("-5"));
+    let err = String::from_utf8_lossy(&run(&file, &dir.path().join("o"), &[]).stderr).into_owned();
+    assert!(
+        err.contains("range.yaml:9: field `methods[0].sampling.guidance`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -6,9 +6,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 const SPEC: &str = "\
-dataset: { preset: tiny, size: 32, raters: 4, seed: 0, train_count: 8 }
-model: { preset: cpu-small, model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1 }
-training: { steps: STEPS, batch_size: 4, checkpoint_every: 2, log_every: 1 }
+datasets:
+  - id: tiny
+    synthetic: { preset: tiny, size: 32, raters: 4, seed: 0, train_count: 8, test_count: 2 }
+methods:
+  - method: flow
+    model: { preset: cpu-small, model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1 }
+    training: { steps: STEPS, batch_size: 4, checkpoint_every: 2, log_every: 1 }
 ";
 
 fn fmseg(args: &[&str]) -> Output {
@@ -51,7 +55,8 @@ fn trains_a_few_steps_and_resumes() {
         serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["unet"]["d_cond_image"], 1);
     assert_eq!(config["training"]["betas"], serde_json::json!([0.9, 0.95]));
-    assert_eq!(config["dataset"]["synthetic"]["preset"], "tiny");
+    assert_eq!(config["dataset"]["id"], "tiny");
+    assert_eq!(config["dataset"]["train_count"], 8);
 
     // A second run into the same folder must ask for --resume.
     let again = train(&spec, &out, &[]);
@@ -105,12 +110,64 @@ fn out_of_range_value_names_the_field() {
 }
 
 #[test]
-fn shipped_flow_tiny_spec_is_valid() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/flow-tiny.yaml");
-    let e = fmseg_model::experiment::Experiment::load(&spec).unwrap();
-    assert_eq!((e.dataset.size, e.training.batch_size), (32, 8));
-    assert_eq!(e.objective.unet.model_channels, 32);
-    assert_eq!(e.objective.unet.channel_mult, vec![1, 2]);
-    assert!(e.objective.unet.attention_resolutions.is_empty());
-    assert_eq!(e.training.ema_decay, Some(0.999));
+fn shipped_single_method_specs_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "flow-tiny",
+        "reproduce-flow",
+        "prob-unet-tiny",
+        "phiseg-tiny",
+        "cimd-tiny",
+    ] {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../experiments/{name}.yaml"))
+            .display()
+            .to_string();
+        // `fmseg run --list` resolves every block without training anything.
+        let o = fmseg(&[
+            "run",
+            &spec,
+            "--list",
+            "--out",
+            &dir.path().display().to_string(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// `fmseg train` on a real dataset block: the QUBIQ brain-growth pickle of ../shared.
+#[test]
+fn trains_on_a_real_dataset_block() {
+    let pickle = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/real-samples/qubiq-brain-growth-pickle/brain_growth_alpha.pkl");
+    let Ok(pickle) = pickle.canonicalize() else {
+        eprintln!("skipped: {} is absent", pickle.display());
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "name: qubiq\ndatasets:\n  - id: brain-growth\n    path: {}\n    format: knegt-pickle\n    split: {{ train: [0, 34], test: [34, 39] }}\n    preprocess: {{ size: 32 }}\nmethods:\n  - method: prob-unet\n    model: {{ filters: [8, 16], convs_per_block: 1, latent_dim: 2, fcomb_convs: 2 }}\n    training: {{ steps: 2, batch_size: 4, checkpoint_every: 0, log_every: 0 }}\n",
+        pickle.display()
+    );
+    let spec = write_spec(dir.path(), "qubiq.yaml", &text);
+    let out = dir.path().join("run");
+    let o = train(&spec, &out, &["--device", "cpu"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["method"], "prob-unet");
+    assert_eq!(config["dataset"]["id"], "brain-growth");
+    assert_eq!(config["dataset"]["train_count"], 34);
+    assert_eq!(config["prob-unet"]["image_size"], 32);
+    // A device this binary lacks is refused naming the cargo feature, before any work.
+    let o = train(&spec, &dir.path().join("gpu"), &["--device", "cuda"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    if !cfg!(feature = "cuda") {
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("--features cuda"), "{err}");
+    }
 }

@@ -38,6 +38,12 @@ impl ConfigError {
     }
 }
 
+impl From<ConfigError> for fmseg_data::FieldError {
+    fn from(e: ConfigError) -> Self {
+        Self::new(e.field, format!("{} ({})", e.reason, e.value))
+    }
+}
+
 /// Refuses `field` when `bad` holds.
 pub(crate) fn ensure(
     ok: bool,

@@ -8,17 +8,28 @@ use fmseg_data::rng::Rng;
 use fmseg_model::dataset::Batch;
 use fmseg_model::training::{Objective, TrainError};
 use fmseg_model::unet::NamedTensor;
+use fmseg_model::{MethodId, SegmentationSampler};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::params::{export_params, import_params};
 use crate::{ConfigError, LossOutput};
 
-/// What a baseline model provides to [`BaselineObjective`].
-pub trait BaselineModel: Module + Sized + 'static {
-    /// The method's serde config.
-    type Config: Serialize + Clone + std::fmt::Debug;
-    /// The method id (`prob-unet`, `phiseg`, `cimd`).
-    const METHOD: &'static str;
+/// What a baseline model provides to [`BaselineObjective`], the experiment resolver and the
+/// folder loader (`crate::experiment`, `crate::load`): each is written once, generic over it.
+pub trait BaselineModel: Module + SegmentationSampler + Sized + 'static {
+    /// The method's serde config (unknown keys refused, explicit defaults).
+    type Config: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt::Debug;
+    /// The method id.
+    const METHOD: MethodId;
+    /// Checks every value of a config, naming the refused field.
+    fn validate(config: &Self::Config) -> Result<(), ConfigError>;
+    /// The config sampling with `steps` respaced steps, for methods whose sampler has a step
+    /// count (CIMD); `Err` with the reason for the others or an out-of-range count.
+    fn with_sampling_steps(config: &Self::Config, steps: usize) -> Result<Self::Config, String> {
+        let _ = (config, steps);
+        Err(format!("applies to flow and cimd, not {}", Self::METHOD))
+    }
     /// A freshly initialised model.
     fn build(config: &Self::Config, device: &Device) -> Result<Self, ConfigError>;
     /// The method's training loss.
@@ -51,7 +62,7 @@ impl<M: BaselineModel> Objective for BaselineObjective<M> {
     type Model = M;
 
     fn name(&self) -> &'static str {
-        M::METHOD
+        M::METHOD.as_str()
     }
 
     fn init_model(&self, device: &Device) -> Result<M, TrainError> {
@@ -73,9 +84,9 @@ impl<M: BaselineModel> Objective for BaselineObjective<M> {
 
     fn describe(&self) -> serde_json::Value {
         let mut out = serde_json::Map::new();
-        out.insert("method".into(), M::METHOD.into());
+        out.insert("method".into(), M::METHOD.as_str().into());
         out.insert(
-            M::METHOD.into(),
+            M::METHOD.as_str().into(),
             serde_json::to_value(&self.config).unwrap_or(serde_json::Value::Null),
         );
         serde_json::Value::Object(out)

@@ -2,6 +2,7 @@
 
 use burn::tensor::{Device, Tensor};
 use fmseg_data::rng::Rng;
+use fmseg_model::MethodId;
 
 use super::{Phiseg, PhisegConfig};
 use crate::common::objective::{BaselineModel, BaselineObjective};
@@ -9,7 +10,11 @@ use crate::{ConfigError, LossOutput};
 
 impl BaselineModel for Phiseg {
     type Config = PhisegConfig;
-    const METHOD: &'static str = "phiseg";
+    const METHOD: MethodId = MethodId::Phiseg;
+
+    fn validate(config: &PhisegConfig) -> Result<(), ConfigError> {
+        config.validate()
+    }
 
     fn build(config: &PhisegConfig, device: &Device) -> Result<Self, ConfigError> {
         Phiseg::new(config, device)

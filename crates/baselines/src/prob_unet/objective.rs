@@ -2,6 +2,7 @@
 
 use burn::tensor::{Device, Tensor};
 use fmseg_data::rng::Rng;
+use fmseg_model::MethodId;
 
 use super::{ProbUnet, ProbUnetConfig};
 use crate::common::objective::{BaselineModel, BaselineObjective};
@@ -9,7 +10,11 @@ use crate::{ConfigError, LossOutput};
 
 impl BaselineModel for ProbUnet {
     type Config = ProbUnetConfig;
-    const METHOD: &'static str = "prob-unet";
+    const METHOD: MethodId = MethodId::ProbUnet;
+
+    fn validate(config: &ProbUnetConfig) -> Result<(), ConfigError> {
+        config.validate()
+    }
 
     fn build(config: &ProbUnetConfig, device: &Device) -> Result<Self, ConfigError> {
         ProbUnet::new(config, device)

@@ -49,8 +49,10 @@ impl RawSample {
     }
 }
 
-/// Which on-disk layout a dataset came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which on-disk layout a dataset came from (serde and [`std::str::FromStr`] use the kebab-case
+/// names that `fmseg data inspect` prints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SourceFormat {
     /// Knegt's `data_lidc.pickle` layout: `{key: {image, masks, series_uid, ...}}`
     /// (also QUBIQ brain-growth from MedicalMatting).
@@ -68,6 +70,34 @@ pub enum SourceFormat {
     /// A `fmseg data synth` folder (`images.npy` + `annotations.npy`).
     FmsegSynth,
 }
+
+impl SourceFormat {
+    /// Every layout, in documentation order.
+    pub const ALL: [SourceFormat; 7] = [
+        Self::KnegtPickle,
+        Self::OfficialPickle,
+        Self::CimdJpeg,
+        Self::MmisH5,
+        Self::MmisNpy,
+        Self::FmsegCache,
+        Self::FmsegSynth,
+    ];
+
+    /// The kebab-case name (`knegt-pickle`, `mmis-h5`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KnegtPickle => "knegt-pickle",
+            Self::OfficialPickle => "official-pickle",
+            Self::CimdJpeg => "cimd-jpeg",
+            Self::MmisH5 => "mmis-h5",
+            Self::MmisNpy => "mmis-npy",
+            Self::FmsegCache => "fmseg-cache",
+            Self::FmsegSynth => "fmseg-synth",
+        }
+    }
+}
+
+crate::closed_names!(SourceFormat, SourceFormat::name);
 
 /// A whole dataset read from one file or folder.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,6 +19,8 @@ pub enum SynthPreset {
     Degenerate,
 }
 
+crate::closed_names!(SynthPreset, SynthPreset::name);
+
 impl SynthPreset {
     /// All presets, for CLI help and tests.
     pub const ALL: [SynthPreset; 4] =
@@ -36,7 +38,7 @@ impl SynthPreset {
 
     /// Parses a kebab-case name.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
+        name.parse().ok()
     }
 
     /// The default image side.

@@ -1,17 +1,18 @@
 //! Resolution of the `model:` block into a [`UNetConfig`]: a preset (its image channels follow
 //! the dataset) with optional overrides, or a full `unet:` block checked against the dataset.
 
-use super::ExperimentError;
+use fmseg_data::FieldError;
+
 use super::spec::{ModelSpec, UNetPreset};
 use crate::unet::UNetConfig;
 
+fn invalid(field: &str, message: String) -> FieldError {
+    FieldError::new(field, message)
+}
+
 impl ModelSpec {
-    pub(super) fn resolve(
-        &self,
-        channels: usize,
-        size: usize,
-        invalid: &dyn Fn(&str, String) -> ExperimentError,
-    ) -> Result<UNetConfig, ExperimentError> {
+    /// The network for `channels`-channel images of side `size` (errors name `model.<field>`).
+    pub(super) fn resolve(&self, channels: usize, size: usize) -> Result<UNetConfig, FieldError> {
         let overrides = self.model_channels.is_some()
             || self.channel_mult.is_some()
             || self.num_res_blocks.is_some()
@@ -66,7 +67,7 @@ impl ModelSpec {
             ));
         }
         unet.plan().map_err(|e| invalid(field, e.to_string()))?;
-        let factor = 1usize << unet.channel_mult.len().saturating_sub(1);
+        let factor = unet.downsample_factor();
         if !size.is_multiple_of(factor) {
             let msg =
                 format!("image side {size} is not divisible by the downsampling factor {factor}");
@@ -78,48 +79,71 @@ impl ModelSpec {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
+    use fmseg_data::FieldError;
 
-    use crate::experiment::{Experiment, ExperimentError};
-    use crate::flow::CfgDropMode;
+    use crate::experiment::{DataShape, ModelSpec, TrainingSpec, resolve_flow};
+    use crate::flow::{CfgDropMode, FlowMatching};
+    use crate::training::TrainConfig;
     use crate::unet::UNetConfig;
 
-    fn load(text: &str) -> Result<Experiment, ExperimentError> {
-        Experiment::from_yaml_str(text, Path::new("spec.yaml"))
+    fn load(
+        model: &str,
+        training: &str,
+        data: DataShape,
+    ) -> Result<(FlowMatching, TrainConfig), FieldError> {
+        let model: ModelSpec = serde_yaml::from_str(model).unwrap();
+        let training: TrainingSpec = serde_yaml::from_str(training).unwrap();
+        resolve_flow(&model, &training, data)
     }
+
+    const MMIS: DataShape = DataShape {
+        channels: 3,
+        size: 64,
+        train_count: 30,
+    };
+    const TINY: DataShape = DataShape {
+        channels: 1,
+        size: 32,
+        train_count: 8,
+    };
 
     #[test]
     fn defaults_are_the_official_values() {
-        let e = load("dataset: {preset: mmis-like, train_count: 30}\nmodel: {preset: lidc-condition}\ntraining: {steps: 5}\n").unwrap();
-        let t = &e.training;
+        let (objective, t) = load("{preset: lidc-condition}", "{steps: 5}", MMIS).unwrap();
         assert_eq!(
             (t.lr, t.betas, t.weight_decay, t.batch_size),
             (1e-4, [0.9, 0.95], 0.01, 24)
         );
         assert_eq!((t.ema_decay, t.flip, t.seed), (Some(0.999), true, 0));
-        assert_eq!(e.objective.cfg_drop, CfgDropMode::PerBatch);
-        assert_eq!(e.objective.cfg_drop_prob, 0.5);
+        assert_eq!(objective.cfg_drop, CfgDropMode::PerBatch);
+        assert_eq!(objective.cfg_drop_prob, 0.5);
         // The preset follows the dataset's 3 image channels.
-        assert_eq!(e.objective.unet, UNetConfig::mmis_condition());
+        assert_eq!(objective.unet, UNetConfig::mmis_condition());
     }
 
     #[test]
     fn unet_block_and_conflicts() {
         let unet = serde_json::to_string(&UNetConfig::cpu_small()).unwrap();
-        let text = format!(
-            "dataset: {{preset: tiny, train_count: 8}}\nmodel: {{unet: {unet}}}\ntraining: {{steps: 1, batch_size: 8, ema: false}}\n"
-        );
-        let e = load(&text).unwrap();
-        assert_eq!(e.objective.unet, UNetConfig::cpu_small());
-        assert_eq!(e.training.ema_decay, None);
-        let both = text.replace("model: {unet:", "model: {preset: cpu-small, unet:");
-        let err = load(&both).unwrap_err().to_string();
-        assert!(
-            err.contains("spec.yaml") && err.contains("`model`"),
-            "{err}"
-        );
-        let mmis = text.replace("preset: tiny", "preset: mmis-like");
-        let err = load(&mmis).unwrap_err().to_string();
-        assert!(err.contains("model.unet.d_cond_image"), "{err}");
+        let training = "{steps: 1, batch_size: 8, ema: false}";
+        let (objective, t) = load(&format!("{{unet: {unet}}}"), training, TINY).unwrap();
+        assert_eq!(objective.unet, UNetConfig::cpu_small());
+        assert_eq!(t.ema_decay, None);
+        let both = format!("{{preset: cpu-small, unet: {unet}}}");
+        assert_eq!(load(&both, training, TINY).unwrap_err().field, "model");
+        let three = DataShape {
+            channels: 3,
+            ..TINY
+        };
+        let err = load(&format!("{{unet: {unet}}}"), training, three).unwrap_err();
+        assert_eq!(err.field, "model.unet.d_cond_image");
+        let err = load(
+            "{preset: cpu-small}",
+            "{steps: 1, batch_size: 8, cfg_drop_prob: 1.5}",
+            TINY,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "training.cfg_drop_prob");
+        let err = load("{preset: cpu-small}", "{steps: 1, batch_size: 9}", TINY).unwrap_err();
+        assert_eq!(err.field, "training.batch_size");
     }
 }

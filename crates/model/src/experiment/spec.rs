@@ -1,55 +1,11 @@
-//! The file-facing spec structs and their validation into an [`Experiment`].
+//! The file-facing `model:` / `training:` structs and their validation.
 
-use std::path::{Path, PathBuf};
-
-use fmseg_data::synth::{SynthConfig, SynthPreset};
+use fmseg_data::FieldError;
 use serde::{Deserialize, Serialize};
 
-use super::{Experiment, ExperimentError};
 use crate::flow::{CfgDropMode, FlowMatching};
 use crate::training::TrainConfig;
 use crate::unet::UNetConfig;
-
-/// The whole experiment file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExperimentSpec {
-    /// Method id; `flow` (default) here. The runner dispatches the baselines' ids
-    /// (`prob-unet`, `phiseg`, `cimd`) to `fmseg_baselines::experiment` before this spec is read.
-    #[serde(default)]
-    pub method: Option<String>,
-    /// Training data.
-    pub dataset: DatasetSpec,
-    /// The network.
-    pub model: ModelSpec,
-    /// The loop settings.
-    pub training: TrainingSpec,
-    /// Output folder (the command line's `--out` wins).
-    #[serde(default)]
-    pub out: Option<PathBuf>,
-}
-
-/// `dataset:` — the embedded synthetic dataset.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DatasetSpec {
-    /// `lidc-like`, `mmis-like`, `tiny` or `degenerate`.
-    pub preset: SynthPreset,
-    /// Image side (default: the preset's).
-    #[serde(default)]
-    pub size: Option<usize>,
-    /// Raters per image (default 4).
-    #[serde(default = "default_raters")]
-    pub raters: usize,
-    /// Dataset seed (default 0).
-    #[serde(default)]
-    pub seed: u64,
-    /// First training item (default 0).
-    #[serde(default)]
-    pub train_start: u64,
-    /// Number of training items.
-    pub train_count: usize,
-}
 
 /// Named network presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,9 +113,6 @@ impl TrainingSpec {
     }
 }
 
-fn default_raters() -> usize {
-    4
-}
 fn default_batch() -> usize {
     24
 }
@@ -194,66 +147,6 @@ fn default_log() -> u64 {
     10
 }
 
-impl DatasetSpec {
-    /// The synthetic dataset this block names, validated (errors name `file` and
-    /// `dataset.<field>`), and the shape the model and training blocks must fit.
-    pub fn resolve(&self, file: &Path) -> Result<(SynthConfig, DataShape), ExperimentError> {
-        let dataset = SynthConfig {
-            preset: self.preset,
-            size: self.size.unwrap_or_else(|| self.preset.default_size()),
-            raters: self.raters,
-            seed: self.seed,
-        };
-        let invalid = |field: String, message: String| ExperimentError::Invalid {
-            path: file.to_path_buf(),
-            field,
-            message,
-        };
-        dataset.validate().map_err(|e| match e {
-            fmseg_data::DataError::InvalidConfig { field, message } => {
-                invalid(format!("dataset.{field}"), message)
-            }
-            other => invalid("dataset".into(), other.to_string()),
-        })?;
-        let shape = DataShape {
-            channels: dataset.channels(),
-            size: dataset.size,
-            train_count: self.train_count,
-        };
-        Ok((dataset, shape))
-    }
-}
-
-impl ExperimentSpec {
-    /// Validates the spec (errors name `file` and the dotted field) and resolves it.
-    pub fn resolve(&self, file: &Path) -> Result<Experiment, ExperimentError> {
-        let invalid = |field: &str, message: String| ExperimentError::Invalid {
-            path: file.to_path_buf(),
-            field: field.to_string(),
-            message,
-        };
-        if let Some(method) = &self.method
-            && method != "flow"
-        {
-            return Err(invalid(
-                "method",
-                format!("'{method}': this spec trains the flow model (expected flow)"),
-            ));
-        }
-        let d = &self.dataset;
-        let (dataset, shape) = d.resolve(file)?;
-        let (objective, training) = resolve_flow(&self.model, &self.training, shape, file)?;
-        Ok(Experiment {
-            dataset,
-            train_start: d.train_start,
-            train_count: d.train_count,
-            objective,
-            training,
-            out: self.out.clone(),
-        })
-    }
-}
-
 /// What the `model:` / `training:` blocks must fit: the training set's image channels, image
 /// side and number of items (any dataset, synthetic or real).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,55 +159,44 @@ pub struct DataShape {
     pub train_count: usize,
 }
 
-/// Checks `training:` against the data and resolves it (errors name `file` and the field).
+/// Checks `training:` against the data and resolves it (errors name `training.<field>`).
 pub fn resolve_training(
     training: &TrainingSpec,
     data: DataShape,
-    file: &Path,
-) -> Result<TrainConfig, ExperimentError> {
-    let invalid = |field: &str, message: String| ExperimentError::Invalid {
-        path: file.to_path_buf(),
-        field: field.to_string(),
-        message,
-    };
+) -> Result<TrainConfig, FieldError> {
     if data.train_count < training.batch_size.max(1) {
         let msg = format!(
             "{} training items cannot fill one batch of {}",
             data.train_count, training.batch_size
         );
-        return Err(invalid("training.batch_size", msg));
+        return Err(FieldError::new("training.batch_size", msg));
     }
     let config = training.train_config();
     config.validate().map_err(|e| match e {
         crate::training::TrainError::Config { field, message } => {
-            invalid(&format!("training.{field}"), message)
+            FieldError::new(field, message).within("training")
         }
-        other => invalid("training", other.to_string()),
+        other => FieldError::new("training", other.to_string()),
     })?;
     Ok(config)
 }
 
 /// The flow model's `model:` and `training:` blocks resolved for `data`: the objective (network
-/// and CFG condition drop, paper §1.1) and the loop settings. Errors name `file` and the field.
+/// and CFG condition drop, paper §1.1) and the loop settings. Errors name the field relative to
+/// the method block (`model.channel_mult`, `training.cfg_drop_prob`).
 pub fn resolve_flow(
     model: &ModelSpec,
     training: &TrainingSpec,
     data: DataShape,
-    file: &Path,
-) -> Result<(FlowMatching, TrainConfig), ExperimentError> {
-    let invalid = |field: &str, message: String| ExperimentError::Invalid {
-        path: file.to_path_buf(),
-        field: field.to_string(),
-        message,
-    };
+) -> Result<(FlowMatching, TrainConfig), FieldError> {
     if !(0.0..=1.0).contains(&training.cfg_drop_prob) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "training.cfg_drop_prob",
             format!("{} is outside [0, 1]", training.cfg_drop_prob),
         ));
     }
-    let unet = model.resolve(data.channels, data.size, &invalid)?;
-    let config = resolve_training(training, data, file)?;
+    let unet = model.resolve(data.channels, data.size)?;
+    let config = resolve_training(training, data)?;
     Ok((
         FlowMatching {
             unet,

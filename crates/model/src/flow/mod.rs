@@ -2,6 +2,7 @@
 //! ODE sampling and likelihood.
 
 pub mod likelihood;
+pub mod load;
 pub mod loss;
 pub mod path;
 pub mod sampling;

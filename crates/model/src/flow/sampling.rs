@@ -169,7 +169,7 @@ impl FlowSampler {
                 cfg.d_cond_image
             ));
         }
-        let factor = 1usize << (cfg.channel_mult.len() - 1);
+        let factor = cfg.downsample_factor();
         if h % factor != 0 || w % factor != 0 {
             return invalid(format!(
                 "{h}×{w} images are not divisible by the downsampling factor {factor}"

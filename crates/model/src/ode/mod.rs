@@ -42,17 +42,32 @@ pub enum Solver {
     Dopri5,
 }
 
+fmseg_data::closed_names!(Solver, Solver::name);
+
 impl Solver {
+    /// Every solver, in documentation order.
+    pub const ALL: [Solver; 5] = [
+        Self::Euler,
+        Self::Midpoint,
+        Self::Heun,
+        Self::Rk4,
+        Self::Dopri5,
+    ];
+
+    /// The serde / command-line name (`euler`, `midpoint`, `heun`, `rk4`, `dopri5`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Euler => "euler",
+            Self::Midpoint => "midpoint",
+            Self::Heun => "heun",
+            Self::Rk4 => "rk4",
+            Self::Dopri5 => "dopri5",
+        }
+    }
+
     /// Parses `euler`, `midpoint`, `heun`, `rk4` or `dopri5`.
     pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "euler" => Self::Euler,
-            "midpoint" => Self::Midpoint,
-            "heun" => Self::Heun,
-            "rk4" => Self::Rk4,
-            "dopri5" => Self::Dopri5,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 
     /// Velocity evaluations per step of a fixed-grid method (`None` for Dopri5).

@@ -150,6 +150,17 @@ impl UNetConfig {
         self
     }
 
+    /// Total downsampling factor of the encoder, `2^(len(channel_mult) − 1)` (1 for a single
+    /// level): image sides must be multiples of it. Saturates at `usize::MAX` for absurd depths,
+    /// which no image side divides.
+    pub fn downsample_factor(&self) -> usize {
+        let levels = self.channel_mult.len().saturating_sub(1);
+        u32::try_from(levels)
+            .ok()
+            .and_then(|l| 1usize.checked_shl(l))
+            .unwrap_or(usize::MAX)
+    }
+
     /// Noisy-mask channels of `x_t`: `in_channels − d_cond_image` (saturating).
     pub fn mask_channels(&self) -> usize {
         self.in_channels.saturating_sub(self.d_cond_image)

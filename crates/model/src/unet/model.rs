@@ -146,7 +146,7 @@ impl UNet {
             "image shape vs [B, d_cond_image, H, W] of x_t"
         );
         assert_eq!(t.dims(), [b], "t must hold one flow time per batch element");
-        let factor = 1usize << (self.config.channel_mult.len() - 1);
+        let factor = self.config.downsample_factor();
         assert!(
             h % factor == 0 && w % factor == 0,
             "input {h}x{w} is not divisible by the total downsampling factor {factor}"

@@ -1,16 +1,17 @@
 //! `fmseg compare`: the paper's comparison protocol on precomputed samples — every method scored
 //! with the same metric code against the same annotations, per image and per sample count k —
-//! written as `metrics.csv` (long format), `table.md` and `table.tex` (one table per k: mean over
+//! written as `metrics.csv` (the long format of `fmseg run`: the method column is the name when it
+//! is a method id, else `external`, and the label is the name), `table.md` and `table.tex` (one table per k: mean over
 //! images ± half the 95 % bootstrap interval, best per column in bold).
 
 use std::path::PathBuf;
 
+use crate::report::rows::{MethodColumn, MetricRow, RowIdentity, long_csv};
+use crate::report::tables::ComparisonTable;
 use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_data::atomic::write_atomic;
 use fmseg_metrics::{Prefixes, evaluate_images};
-use fmseg_runner::report::rows::{MetricRow, image_rows, to_csv};
-use fmseg_runner::report::tables::ComparisonTable;
 
 use crate::input_error::input_error;
 use crate::inputs::load_evaluation_input;
@@ -66,8 +67,15 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             Prefixes::All,
         )
         .map_err(|e| input_error(format!("{path}: {e}")))?;
+        let identity = RowIdentity {
+            method: MethodColumn::of_name(name),
+            variant: "",
+            label: name,
+            dataset: &args.dataset,
+            seed: args.seed,
+        };
         for (i, per_k) in per_image.iter().enumerate() {
-            rows.extend(image_rows(name, &args.dataset, args.seed, i, per_k));
+            rows.extend(identity.image_rows(i, per_k, |_| true));
         }
     }
     let ks = if args.k.is_empty() {
@@ -95,7 +103,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         .collect::<Vec<_>>()
         .join("\n");
     let out = &args.out;
-    write_atomic(&out.join("metrics.csv"), to_csv(&rows).as_bytes())
+    write_atomic(&out.join("metrics.csv"), long_csv(&rows).as_bytes())
         .context("writing metrics.csv")?;
     write_atomic(&out.join("table.md"), md.as_bytes()).context("writing table.md")?;
     write_atomic(&out.join("table.tex"), tex.as_bytes()).context("writing table.tex")?;

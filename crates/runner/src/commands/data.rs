@@ -1,25 +1,64 @@
 //! `fmseg data synth`: writes the synthetic benchmark and its oracle for use by any tool.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{write_f32, write_u8};
 use fmseg_data::synth::{SynthConfig, SynthPreset, SyntheticDataset};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::cli::SynthArgs;
 use crate::input_error::input_error;
+
+/// `fmseg data ...`.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Write the synthetic multi-rater dataset with its known answer distribution:
+    /// images.npy (N, C, H, W), annotations.npy (N, M, H, W), marginal.npy, variance.npy (N, H, W)
+    /// and oracle.json.
+    Synth(SynthArgs),
+    /// Detect a dataset's format (pickle, CIMD, MMIS h5/npy, fmseg cache, synth output) and print
+    /// its summary and integrity problems.
+    Inspect(super::data_tools::InspectArgs),
+    /// Convert any readable dataset into the fmseg npy cache (shards + index.json).
+    Convert(super::data_tools::ConvertArgs),
+}
+
+/// `fmseg data synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Preset: lidc-like, mmis-like, tiny or degenerate.
+    #[arg(long, default_value = "lidc-like")]
+    pub preset: SynthPreset,
+    /// Number of images.
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// Image side in pixels (32–128); default: the preset's.
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Number of raters per image.
+    #[arg(long, default_value_t = 4)]
+    pub raters: usize,
+    /// Dataset seed (image i is a pure function of seed and i).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// First image index (to write disjoint train/test ranges of one dataset).
+    #[arg(long, default_value_t = 0)]
+    pub start: u64,
+    /// Also write oracle_samples.npy (N, n, H, W): n draws per image from the known answer
+    /// distribution — the reference sampler whose scores are the best achievable.
+    #[arg(long, value_name = "n")]
+    pub oracle_samples: Option<usize>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
 
 /// Runs `fmseg data synth`.
 pub fn synth(args: &SynthArgs) -> Result<()> {
-    let preset = SynthPreset::from_name(&args.preset).ok_or_else(|| {
-        let names: Vec<&str> = SynthPreset::ALL.iter().map(|p| p.name()).collect();
-        input_error(format!(
-            "--preset: unknown preset '{}' (one of {})",
-            args.preset,
-            names.join(", ")
-        ))
-    })?;
+    let preset = args.preset;
     if args.count == 0 {
         return Err(input_error("--count must be at least 1"));
     }
@@ -29,7 +68,7 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
         raters: args.raters,
         seed: args.seed,
     };
-    let dataset = SyntheticDataset::new(config.clone()).map_err(|e| input_error(format!("{e}")))?;
+    let dataset = SyntheticDataset::new(config.clone()).map_err(input_error)?;
     let items: Vec<_> = (0..args.count as u64)
         .into_par_iter()
         .map(|i| dataset.sample(args.start + i))

@@ -1,14 +1,51 @@
 //! `fmseg data inspect` and `fmseg data convert`: format detection, summaries with integrity
 //! problems, and conversion of any readable dataset to the fmseg npy cache.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
+use clap::Args;
 use fmseg_data::cache::{CacheError, source_sha256, write_cache};
 use fmseg_data::inspect::{Summary, format_name, load_any, summarize};
 use fmseg_data::preprocess::{PreprocessConfig, preprocess_dataset};
 use serde_json::json;
 
-use crate::cli::{ConvertArgs, InspectArgs};
 use crate::input_error::input_error;
+
+/// `fmseg data inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Dataset file or folder.
+    pub path: PathBuf,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `fmseg data convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Dataset file or folder.
+    pub path: PathBuf,
+    /// Output cache folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Resize every sample to S x S (bilinear images, nearest masks).
+    #[arg(long, value_name = "S")]
+    pub size: Option<usize>,
+    /// Crop S x S around the lesion (image centre when all raters are empty) before resizing.
+    #[arg(long, value_name = "S")]
+    pub crop: Option<usize>,
+    /// Drop samples whose raters are all empty.
+    #[arg(long)]
+    pub drop_empty: bool,
+    /// Skip the per-image min-max normalisation.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Samples per shard.
+    #[arg(long, default_value_t = 1024)]
+    pub shard_size: usize,
+}
 
 fn opt(v: Option<usize>) -> String {
     v.map_or_else(|| "varies".into(), |v| v.to_string())
@@ -56,7 +93,7 @@ fn print_summary(s: &Summary) {
 
 /// Runs `fmseg data inspect`.
 pub fn inspect(args: &InspectArgs) -> Result<()> {
-    let ds = load_any(&args.path).map_err(|e| input_error(e.to_string()))?;
+    let ds = load_any(&args.path).map_err(input_error)?;
     let summary = summarize(&ds);
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -76,7 +113,7 @@ pub fn convert(args: &ConvertArgs) -> Result<()> {
     if args.shard_size == 0 {
         return Err(input_error("--shard-size must be at least 1"));
     }
-    let ds = load_any(&args.path).map_err(|e| input_error(e.to_string()))?;
+    let ds = load_any(&args.path).map_err(input_error)?;
     let format = format_name(ds.format);
     let cfg = PreprocessConfig {
         normalize: !args.no_normalize,
@@ -111,7 +148,7 @@ pub fn convert(args: &ConvertArgs) -> Result<()> {
     });
     let index = write_cache(&ds, &args.out, args.shard_size, Some(sha), notes).map_err(|e| {
         if matches!(e, CacheError::Unsupported { .. }) {
-            input_error(e.to_string())
+            input_error(e)
         } else {
             anyhow::Error::new(e).context(format!("writing the cache to {}", args.out.display()))
         }

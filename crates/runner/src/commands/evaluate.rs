@@ -1,14 +1,40 @@
 //! `fmseg evaluate`: the official metrics and their variants for every prefix k = 1..n.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
+use clap::Args;
 use fmseg_metrics::maps::{entropy_map, variance_map};
 use fmseg_metrics::{Prefixes, evaluate_dataset};
 use serde_json::json;
 
-use crate::cli::EvaluateArgs;
 use crate::input_error::input_error;
 use crate::inputs::load_evaluation_input;
 use crate::table::scores_table;
+
+/// `fmseg evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Soft samples: float32 .npy of shape (N, n, H, W) with values in [0, 1]; (n, H, W) is one image.
+    #[arg(long, value_name = "S.npy")]
+    pub samples: PathBuf,
+    /// Annotations: .npy of shape (N, m, H, W), uint8, bool or float (foreground iff > 0.5).
+    #[arg(long, value_name = "A.npy")]
+    pub annotations: PathBuf,
+    /// Print exactly one JSON object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only score the full sample set (skip the k = 1..n-1 sweep).
+    #[arg(long)]
+    pub no_sweep: bool,
+    /// Also report the official script's mean of per-batch means for this batch size (its README
+    /// uses 64).
+    #[arg(long, value_name = "B")]
+    pub batch_mean: Option<usize>,
+    /// Write per-image uncertainty maps (sample variance, entropy of the mean) as .npy here.
+    #[arg(long, value_name = "DIR")]
+    pub maps_out: Option<PathBuf>,
+}
 
 /// Runs the command.
 pub fn run(args: &EvaluateArgs) -> Result<()> {
@@ -22,7 +48,7 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         Prefixes::All
     };
     let report = evaluate_dataset(&input.samples, &input.annotations, input.shape, prefixes)
-        .map_err(|e| input_error(e.to_string()))?;
+        .map_err(input_error)?;
     if let Some(dir) = &args.maps_out {
         write_maps(dir, &input.samples, input.shape)?;
     }

@@ -6,19 +6,29 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use burn::tensor::{Device, Tensor, TensorData};
-use clap::Args;
+use burn::tensor::{Tensor, TensorData};
+use clap::{Args, ValueEnum};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::NpyArray;
 use fmseg_model::checkpoint_load::{WeightSelection, load_official_with};
 use fmseg_model::flow::likelihood::{Divergence, LikelihoodConfig, log_likelihood};
+use fmseg_model::flow::load::resolve_checkpoint;
 use fmseg_model::flow::sampling::GuidedField;
 use fmseg_model::ode::{Solver, SolverConfig};
 use serde_json::json;
 
 use super::model::{parse_guidance, read_tensor4};
-use super::sample::resolve_checkpoint;
+use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
+
+/// How the divergence of the velocity field is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DivergenceKind {
+    /// Exact: C·H·W backward passes per evaluation (small images).
+    Exact,
+    /// Hutchinson's estimator with Rademacher probes (with its standard error).
+    Hutchinson,
+}
 
 /// `fmseg likelihood`.
 #[derive(Debug, Args)]
@@ -33,14 +43,14 @@ pub struct LikelihoodArgs {
     #[arg(long, value_name = "A.npy")]
     pub annotations: PathBuf,
     /// `exact` (C·H·W backward passes per evaluation; small images) or `hutchinson`.
-    #[arg(long, default_value = "hutchinson")]
-    pub divergence: String,
+    #[arg(long, value_enum, default_value_t = DivergenceKind::Hutchinson)]
+    pub divergence: DivergenceKind,
     /// Rademacher probes of the Hutchinson estimator.
     #[arg(long, default_value_t = 16)]
     pub probes: usize,
     /// euler, midpoint, heun, rk4 or dopri5 (integrated from t = 1 back to t = 0).
     #[arg(long, default_value = "midpoint")]
-    pub solver: String,
+    pub solver: Solver,
     /// Uniform steps (fixed-grid solvers).
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
@@ -56,28 +66,21 @@ pub struct LikelihoodArgs {
     /// Output JSON (also printed on stdout).
     #[arg(long, value_name = "L.json")]
     pub out: Option<PathBuf>,
+    /// The device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// Runs the command.
 pub fn run(args: &LikelihoodArgs) -> Result<()> {
-    let solver = Solver::parse(&args.solver).ok_or_else(|| {
-        input_error(format!(
-            "--solver '{}': expected euler, midpoint, heun, rk4 or dopri5",
-            args.solver
-        ))
-    })?;
-    let divergence = match args.divergence.as_str() {
-        "exact" => Divergence::Exact { chunk: 256 },
-        "hutchinson" if args.probes >= 1 => Divergence::Hutchinson {
+    let solver = args.solver;
+    let divergence = match args.divergence {
+        DivergenceKind::Exact => Divergence::Exact { chunk: 256 },
+        DivergenceKind::Hutchinson if args.probes >= 1 => Divergence::Hutchinson {
             probes: args.probes,
             seed: args.seed,
         },
-        "hutchinson" => return Err(input_error("--probes must be at least 1")),
-        other => {
-            return Err(input_error(format!(
-                "--divergence '{other}': expected exact or hutchinson"
-            )));
-        }
+        DivergenceKind::Hutchinson => return Err(input_error("--probes must be at least 1")),
     };
     if args.steps == 0 || !(0.0..=1.0).contains(&args.dequantise) {
         return Err(input_error(
@@ -85,14 +88,15 @@ pub fn run(args: &LikelihoodArgs) -> Result<()> {
         ));
     }
     let guidance = parse_guidance(&args.guidance)?;
-    let device = Device::flex();
-    let (mut config, weights) = resolve_checkpoint(&args.checkpoint, false)?;
+    let device = args.device.select(None)?.device;
+    let (mut config, weights) =
+        resolve_checkpoint(&args.checkpoint, WeightSelection::Ema).map_err(input_error)?;
     config.dropout = 0.0; // the divergence runs on autodiff states, where burn's dropout is active
     let unet = load_official_with(&config, &weights, &device, WeightSelection::Ema)
-        .map_err(|e| input_error(e.to_string()))?;
+        .map_err(input_error)?;
     let images = read_tensor4(&args.images, &device)?;
     let [n, c, h, w] = images.dims();
-    let ann = NpyArray::read(&args.annotations).map_err(|e| input_error(e.to_string()))?;
+    let ann = NpyArray::read(&args.annotations).map_err(input_error)?;
     let [an, m, ah, aw]: [usize; 4] = ann.shape.as_slice().try_into().map_err(|_| {
         input_error(format!(
             "{}: expected (N, m, H, W), got {:?}",
@@ -134,7 +138,7 @@ pub fn run(args: &LikelihoodArgs) -> Result<()> {
             dequantise: (args.dequantise > 0.0).then_some((args.dequantise, args.seed)),
         },
     )
-    .map_err(|e| input_error(e.to_string()))?;
+    .map_err(input_error)?;
     let per: Vec<_> = (0..n * m)
         .map(|i| {
             json!({
@@ -150,8 +154,11 @@ pub fn run(args: &LikelihoodArgs) -> Result<()> {
     let report = json!({
         "images": n,
         "raters": m,
-        "divergence": args.divergence,
-        "probes": if args.divergence == "hutchinson" { Some(args.probes) } else { None },
+        "divergence": match args.divergence {
+            DivergenceKind::Exact => "exact",
+            DivergenceKind::Hutchinson => "hutchinson",
+        },
+        "probes": (args.divergence == DivergenceKind::Hutchinson).then_some(args.probes),
         "solver": args.solver,
         "steps": args.steps,
         "guidance": guidance,

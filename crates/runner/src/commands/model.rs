@@ -47,6 +47,9 @@ pub struct VelocityArgs {
     /// Output velocity, float32 (B, 1, H, W).
     #[arg(long, value_name = "V.npy")]
     pub out: PathBuf,
+    /// The device.
+    #[command(flatten)]
+    pub device: crate::cli::DeviceArgs,
 }
 
 /// Parses `conditional` / `unconditional` / a number into the CFG scale w.
@@ -124,7 +127,7 @@ pub fn read_constructor(path: &Path) -> Result<UNetConfig> {
 
 /// Runs `fmseg model velocity`.
 pub fn velocity(args: &VelocityArgs) -> Result<()> {
-    let device = Device::flex();
+    let device = args.device.select(None)?.device;
     let config = read_constructor(&args.official_config)?;
     let w = parse_guidance(&args.guidance)?;
     let x_t = read_tensor4(&args.x_t, &device)?;
@@ -152,7 +155,7 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
             args.t.display()
         )));
     }
-    let factor = 1usize << (config.channel_mult.len().max(1) - 1);
+    let factor = config.downsample_factor();
     if h % factor != 0 || wd % factor != 0 {
         return Err(input_error(format!(
             "{}: {h}×{wd} is not divisible by {factor}",
@@ -164,8 +167,8 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     } else {
         WeightSelection::Ema
     };
-    let unet = load_official_with(&config, &args.weights, &device, selection)
-        .map_err(|e| input_error(e.to_string()))?;
+    let unet =
+        load_official_with(&config, &args.weights, &device, selection).map_err(input_error)?;
     let t = Tensor::<1>::from_data(TensorData::new(t_values, [b]), &device);
     let v = unet.forward_cfg(x_t, t, image, w);
     let dims = v.dims();

@@ -8,9 +8,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_data::atomic::write_atomic;
 
+use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
+use crate::run::collect::collect;
+use crate::run::layout::finished;
+use crate::run::prepare::{Prepared, prepare, read_plan};
 use crate::run::slurm::{SlurmOptions, SweepPlan, job_array_script};
-use crate::run::{collect, prepare, read_plan};
 
 /// `fmseg run`.
 #[derive(Debug, Args)]
@@ -29,9 +32,13 @@ pub struct RunArgs {
     /// Print the cells (key, method, dataset, seed, status) and exit.
     #[arg(long)]
     pub list: bool,
+    /// The device.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
-fn parse_data(s: &str) -> Result<(String, PathBuf), String> {
+/// Parses a `--data ID=PATH` value.
+pub fn parse_data(s: &str) -> Result<(String, PathBuf), String> {
     let (id, path) = s
         .split_once('=')
         .ok_or_else(|| format!("'{s}': expected ID=PATH"))?;
@@ -47,20 +54,23 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let prepared = prepare(&args.experiment, args.out.as_deref(), &args.data)?;
     if args.list {
         for c in &prepared.cells {
-            let done = crate::run::execute::finished(&prepared.out, &c.key).is_some();
+            let c = &c.planned;
+            let done = finished(&prepared.out, &c.key).is_some();
             println!(
                 "{}\t{}\t{}\tseed {}\t{}",
                 c.key,
                 c.label,
-                c.dataset_id,
+                c.dataset,
                 c.seed,
                 if done { "done" } else { "pending" }
             );
         }
         return Ok(());
     }
+    let device = select_device(&args.device, &prepared, &args.experiment)?;
+    eprintln!("device: {}", device.name);
     prepared.write_plan()?;
-    let ran = prepared.run_cells(args.cell.as_deref())?;
+    let ran = prepared.run_cells(args.cell.as_deref(), &device)?;
     if args.cell.is_some() {
         eprintln!(
             "cell {} finished; merge with `fmseg collect {}`",
@@ -69,10 +79,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         );
         return Ok(());
     }
-    let summary = collect::collect(
+    let summary = collect(
         &prepared.plan,
         &prepared.out,
         Some(started.elapsed().as_secs_f64()),
+        Some(&device.name),
     )?;
     println!("{summary}");
     eprintln!(
@@ -82,6 +93,15 @@ pub fn run(args: &RunArgs) -> Result<()> {
         prepared.out.display()
     );
     Ok(())
+}
+
+/// The device of `--device`, `$FMSEG_DEVICE` or the experiment's `device:`.
+fn select_device(
+    args: &DeviceArgs,
+    prepared: &Prepared,
+    experiment: &std::path::Path,
+) -> Result<crate::backend::SelectedDevice> {
+    args.select(prepared.device.map(|d| (d, experiment)))
 }
 
 /// `fmseg sweep`.
@@ -116,6 +136,10 @@ pub struct SweepArgs {
     /// At most this many array tasks at once.
     #[arg(long)]
     pub max_parallel: Option<u32>,
+    /// The device (passed to every array task; with --gpus-per-task 1 under Slurm, `auto`
+    /// picks the one GPU each task is given).
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// Runs `fmseg sweep`.
@@ -127,6 +151,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             cell: None,
             data: args.data.clone(),
             list: false,
+            device: args.device,
         });
     }
     let prepared = prepare(&args.experiment, args.out.as_deref(), &args.data)?;
@@ -135,8 +160,19 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let fmseg = std::env::current_exe().context("locating the fmseg binary")?;
     let experiment = abs(&args.experiment);
     let out = abs(&prepared.out);
-    let cells: Vec<String> = prepared.cells.iter().map(|c| c.key.clone()).collect();
-    let data_env: Vec<(String, String)> = Vec::new();
+    // Refuse a device this binary cannot use before writing the script.
+    select_device(&args.device, &prepared, &args.experiment)?;
+    let cells: Vec<String> = prepared
+        .cells
+        .iter()
+        .map(|c| c.planned.key.clone())
+        .collect();
+    // The device travels as `FMSEG_DEVICE`, exported by the script before every task.
+    let device_env: Vec<(String, String)> = args
+        .device
+        .device
+        .map(|d| vec![(crate::backend::DEVICE_ENV.to_string(), d.to_string())])
+        .unwrap_or_default();
     let options = SlurmOptions {
         job_name: format!("fmseg-{}", prepared.plan.experiment),
         partition: args.partition.clone(),
@@ -152,18 +188,16 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         experiment: &experiment,
         out: &out,
         cells: &cells,
-        env: &data_env,
+        env: &device_env,
     };
-    let mut script = job_array_script(&options, &plan).map_err(|e| input_error(e.to_string()))?;
-    if !args.data.is_empty() {
-        // Dataset overrides travel as arguments of every task.
-        let extra: Vec<String> = args
-            .data
-            .iter()
-            .map(|(id, p)| {
-                crate::run::slurm::shell_quote(&format!("--data={id}={}", abs(p).display()))
-            })
-            .collect();
+    let mut script = job_array_script(&options, &plan).map_err(input_error)?;
+    // Dataset overrides travel as arguments of every task.
+    let extra: Vec<String> = args
+        .data
+        .iter()
+        .map(|(id, p)| crate::run::slurm::shell_quote(&format!("--data={id}={}", abs(p).display())))
+        .collect();
+    if !extra.is_empty() {
         script = script.replace("--cell ", &format!("{} --cell ", extra.join(" ")));
     }
     let logs = crate::run::slurm::log_dir(&out);
@@ -191,7 +225,7 @@ pub struct CollectArgs {
 /// Runs `fmseg collect`.
 pub fn collect_dir(args: &CollectArgs) -> Result<()> {
     let plan = read_plan(&args.dir)?;
-    let summary = collect::collect(&plan, &args.dir, None)?;
+    let summary = collect(&plan, &args.dir, None, None)?;
     println!("{summary}");
     Ok(())
 }

@@ -29,16 +29,17 @@ pub struct ComparisonTable {
 }
 
 impl ComparisonTable {
-    /// Builds the table of `rows` at sample count `k`; methods keep their first-appearance order.
+    /// Builds the table of `rows` at sample count `k`, one row per label; labels keep their
+    /// first-appearance order.
     pub fn at_k(rows: &[MetricRow], k: usize) -> Self {
         let mut methods: Vec<String> = Vec::new();
         let mut values: BTreeMap<(String, &'static str), Vec<f64>> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.k == k) {
-            if !methods.contains(&r.method) {
-                methods.push(r.method.clone());
+            if !methods.contains(&r.label) {
+                methods.push(r.label.clone());
             }
             values
-                .entry((r.method.clone(), r.metric))
+                .entry((r.label.clone(), r.metric))
                 .or_default()
                 .push(r.value);
         }
@@ -155,9 +156,11 @@ impl ComparisonTable {
 mod tests {
     use super::*;
 
-    fn row(method: &str, image: usize, metric: &'static str, value: f64) -> MetricRow {
+    fn row(label: &str, image: usize, metric: &'static str, value: f64) -> MetricRow {
         MetricRow {
-            method: method.into(),
+            method: super::super::rows::MethodColumn::of_name(label),
+            variant: String::new(),
+            label: label.into(),
             dataset: "d".into(),
             seed: 0,
             image,

@@ -8,15 +8,18 @@
 use std::path::{Path, PathBuf};
 
 use fmseg_data::cache::source_sha256;
-use fmseg_data::formats::{RawDataset, official_lidc_split, split_by_group};
+use fmseg_data::formats::RawDataset;
 use fmseg_data::inspect::{format_name, load_any};
 use fmseg_data::preprocess::{PreprocessConfig, preprocess_dataset};
 use fmseg_data::synth::oracle::Oracle;
 use fmseg_data::synth::{SynthConfig, SyntheticDataset};
 use fmseg_model::dataset::InMemorySource;
+use fmseg_model::experiment::DataShape;
 use serde_json::json;
 
-use super::spec::{DatasetEntry, SpecError, SpecFile, SplitSpec};
+use super::spec::{DatasetEntry, FormatChoice};
+use super::spec_file::{ExperimentError, SpecFile};
+use super::split::split_raw;
 
 /// Test images with their annotations.
 #[derive(Debug, Clone)]
@@ -51,6 +54,15 @@ pub struct LoadedDataset {
 }
 
 impl LoadedDataset {
+    /// What a method block must fit: image channels and side, training items.
+    pub fn shape(&self) -> DataShape {
+        DataShape {
+            channels: self.channels(),
+            size: self.size(),
+            train_count: self.train_count,
+        }
+    }
+
     /// Image channels.
     pub fn channels(&self) -> usize {
         self.test.shape[1]
@@ -66,7 +78,7 @@ pub fn load_dataset(
     file: &SpecFile,
     index: usize,
     overrides: &[(String, PathBuf)],
-) -> Result<LoadedDataset, SpecError> {
+) -> Result<LoadedDataset, ExperimentError> {
     let entry = &file.spec.datasets[index];
     let field = |f: &str| format!("datasets[{index}].{f}");
     let id_ok = !entry.id.is_empty()
@@ -133,7 +145,7 @@ fn synthetic(
     file: &SpecFile,
     index: usize,
     entry: &DatasetEntry,
-) -> Result<LoadedDataset, SpecError> {
+) -> Result<LoadedDataset, ExperimentError> {
     let field = |f: &str| format!("datasets[{index}].synthetic.{f}");
     let Some(s) = &entry.synthetic else {
         return Err(file.invalid(&field(""), "missing"));
@@ -159,11 +171,14 @@ fn synthetic(
         raters: s.raters,
         seed: s.seed,
     };
-    let generator = SyntheticDataset::new(config.clone()).map_err(|e| match e {
-        fmseg_data::DataError::InvalidConfig { field: f, message } => {
-            file.invalid(&field(f), message)
-        }
-        other => file.invalid(&field("preset"), other.to_string()),
+    let generator = SyntheticDataset::new(config.clone()).map_err(|e| {
+        let e = e.into_field_error();
+        let f = if e.field.is_empty() {
+            "preset"
+        } else {
+            &e.field
+        };
+        file.invalid(&field(f), e.message.clone())
     })?;
     let mut test_count = s.test_count;
     if let Some(limit) = entry.test_limit {
@@ -220,7 +235,7 @@ fn real(
     entry: &DatasetEntry,
     path: &Path,
     test_path: Option<&Path>,
-) -> Result<LoadedDataset, SpecError> {
+) -> Result<LoadedDataset, ExperimentError> {
     let field = |f: &str| format!("datasets[{index}].{f}");
     let raw = load_any(path).map_err(|e| file.invalid(&field("path"), e.to_string()))?;
     let raw_test = match test_path {
@@ -228,9 +243,8 @@ fn real(
         None => None,
     };
     let detected = format_name(raw.format);
-    if let Some(want) = &entry.format
-        && want != "auto"
-        && want != detected
+    if let Some(FormatChoice(Some(want))) = entry.format
+        && want != raw.format
     {
         return Err(file.invalid(
             &field("format"),
@@ -318,68 +332,11 @@ fn real(
     })
 }
 
-fn split_raw(
+fn to_arrays(
     file: &SpecFile,
-    index: usize,
-    raw: RawDataset,
-    split: &SplitSpec,
-) -> Result<(RawDataset, RawDataset), SpecError> {
-    let field = format!("datasets[{index}].split");
-    let modes = usize::from(split.official)
-        + usize::from(split.train.is_some() || split.test.is_some())
-        + usize::from(split.test_fraction.is_some());
-    if modes != 1 {
-        return Err(file.invalid(
-            &field,
-            "give exactly one of `official: true`, `train`+`test` ranges, or `test_fraction`",
-        ));
-    }
-    let n = raw.len();
-    if split.official {
-        return official_lidc_split(raw).map_err(|e| file.invalid(&field, e.to_string()));
-    }
-    let pick = |raw: &RawDataset, idx: &[usize], name: &str| RawDataset {
-        source: format!("{} ({name})", raw.source),
-        format: raw.format,
-        image_dtype: raw.image_dtype,
-        mask_dtype: raw.mask_dtype,
-        samples: idx.iter().map(|&i| raw.samples[i].clone()).collect(),
-    };
-    if let Some(fraction) = split.test_fraction {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(file.invalid(&format!("{field}.test_fraction"), "must be in (0, 1)"));
-        }
-        let groups: Vec<String> = raw
-            .samples
-            .iter()
-            .map(|s| s.group.clone().unwrap_or_else(|| s.id.clone()))
-            .collect();
-        let seed = split.seed.unwrap_or(42);
-        let seed = u32::try_from(seed)
-            .map_err(|_| file.invalid(&format!("{field}.seed"), "must fit in 32 bits"))?;
-        let g = split_by_group(&groups, fraction, seed)
-            .map_err(|e| file.invalid(&field, e.to_string()))?;
-        return Ok((pick(&raw, &g.train, "train"), pick(&raw, &g.test, "test")));
-    }
-    let range = |name: &str, r: Option<[usize; 2]>| -> Result<Vec<usize>, SpecError> {
-        let [a, b] = r.ok_or_else(|| file.invalid(&format!("{field}.{name}"), "missing range"))?;
-        if a >= b || b > n {
-            return Err(file.invalid(
-                &format!("{field}.{name}"),
-                format!("[{a}, {b}) is empty or beyond the {n} samples"),
-            ));
-        }
-        Ok((a..b).collect())
-    };
-    let train = range("train", split.train)?;
-    let test = range("test", split.test)?;
-    if train.iter().any(|i| test.contains(i)) {
-        return Err(file.invalid(&format!("{field}.test"), "overlaps the training range"));
-    }
-    Ok((pick(&raw, &train, "train"), pick(&raw, &test, "test")))
-}
-
-fn to_arrays(file: &SpecFile, field: &str, ds: &RawDataset) -> Result<(TestSet, usize), SpecError> {
+    field: &str,
+    ds: &RawDataset,
+) -> Result<(TestSet, usize), ExperimentError> {
     let first = ds.samples.first().ok_or_else(|| {
         file.invalid(
             field,

@@ -9,13 +9,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use fmseg_data::npy::{NpyArray, NpyData};
+use fmseg_metrics::maps::{mean_map, variance_map};
+use fmseg_model::{MethodId, Solver};
+use serde::Deserialize;
 
-use super::collect::{Gathered, Plan, curve_value, seed_means};
-use super::execute::{CellRecord, cell_dir};
 use super::figures::{
     CurvePoint, CurveSeries, GridRow, Map, NfePoint, UncertaintyRow, metric_vs_k, metric_vs_nfe,
     metrics_panel, sample_grid, uncertainty_figure,
 };
+use super::gather::{Gathered, curve_value, seed_means};
+use super::layout::{CellRecord, cell_dir};
+use super::plan::{Plan, PlannedDataset};
+use crate::report::rows::MethodColumn;
 
 /// The metrics of the main figure with their axis labels.
 pub const FIGURE_METRICS: [(&str, &str); 4] = [
@@ -44,22 +49,15 @@ fn map(data: &[f32], h: usize, w: usize) -> Map {
     }
 }
 
-/// Mean and (population) variance over samples of one image's `[n, H, W]` block.
-fn moments(block: &[f32], n: usize, plane: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut mean = vec![0f32; plane];
-    let mut var = vec![0f32; plane];
-    for j in 0..n {
-        for (p, m) in mean.iter_mut().enumerate() {
-            *m += block[j * plane + p] / n as f32;
-        }
-    }
-    for j in 0..n {
-        for p in 0..plane {
-            let d = block[j * plane + p] - mean[p];
-            var[p] += d * d / n as f32;
-        }
-    }
-    (mean, var)
+/// The solver settings of a flow cell, read from its resolved sampling configuration.
+#[derive(Deserialize)]
+struct SolverKey {
+    solver: Solver,
+    steps: usize,
+}
+
+fn solver_key(r: &CellRecord) -> Option<SolverKey> {
+    serde_json::from_value(r.resolved.get("sampling")?.clone()).ok()
 }
 
 /// The records drawn as "the method" in per-method figures: the primary variant, first seed.
@@ -81,19 +79,17 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
     let dir = out.join("figures");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Vec::new();
-    let mut counts = plan.sample_counts.clone();
-    counts.sort_unstable();
-    counts.dedup();
-    let k_max = counts.last().copied().unwrap_or(1);
+    let counts = plan.sample_counts.as_slice();
+    let k_max = plan.sample_counts.max();
     for d in &plan.datasets {
         let rows = seed_means(&gathered.rows, &d.id);
         if rows.is_empty() {
             continue;
         }
-        let mut labels: Vec<(&str, &str)> = Vec::new();
+        let mut labels: Vec<(&str, MethodColumn)> = Vec::new();
         for r in gathered.records.iter().filter(|r| r.cell.dataset == d.id) {
             if !labels.iter().any(|(l, _)| *l == r.cell.label) {
-                labels.push((&r.cell.label, &r.cell.method));
+                labels.push((&r.cell.label, r.cell.method));
             }
         }
         let series_for =
@@ -102,7 +98,7 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
                     .iter()
                     .enumerate()
                     .map(|(i, (label, method))| CurveSeries {
-                        method: method.to_string(),
+                        method: *method,
                         label: label.to_string(),
                         variant: labels[..i].iter().filter(|(_, m)| m == method).count(),
                         points: counts
@@ -142,31 +138,24 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
         }
         written.extend(map_figures(plan, gathered, d, out, &dir)?);
         // GED vs NFE per solver, when the flow model's solver or steps vary.
-        let flows: Vec<&CellRecord> = gathered
+        let flow = MethodColumn::Model(MethodId::Flow);
+        let flows: Vec<(&CellRecord, SolverKey)> = gathered
             .records
             .iter()
-            .filter(|r| r.cell.dataset == d.id && r.cell.method == "flow")
+            .filter(|r| r.cell.dataset == d.id && r.cell.method == flow)
+            .filter_map(|r| solver_key(r).map(|k| (r, k)))
             .collect();
-        let settings: std::collections::BTreeSet<(String, u64)> = flows
+        let settings: std::collections::BTreeSet<(&str, usize)> = flows
             .iter()
-            .map(|r| {
-                let s = &r.resolved["sampling"];
-                (
-                    s["solver"].as_str().unwrap_or_default().to_string(),
-                    s["steps"].as_u64().unwrap_or(0),
-                )
-            })
+            .map(|(_, k)| (k.solver.name(), k.steps))
             .collect();
         if settings.len() > 1 {
-            let mut by_solver: Vec<(String, Vec<NfePoint>)> = Vec::new();
-            for (label, _) in labels.iter().filter(|(_, m)| *m == "flow") {
-                let Some(r) = flows.iter().find(|r| r.cell.label == *label) else {
+            let mut by_solver: Vec<(Solver, Vec<NfePoint>)> = Vec::new();
+            for (label, _) in labels.iter().filter(|(_, m)| *m == flow) {
+                let Some((r, key)) = flows.iter().find(|(r, _)| r.cell.label == *label) else {
                     continue;
                 };
-                let solver = r.resolved["sampling"]["solver"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let solver = key.solver;
                 let Some((mean, lo, hi)) = curve_value(&rows, label, "ged", k_max) else {
                     continue;
                 };
@@ -202,7 +191,7 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
 fn map_figures(
     plan: &Plan,
     gathered: &Gathered,
-    d: &super::collect::PlannedDataset,
+    d: &PlannedDataset,
     out: &Path,
     dir: &Path,
 ) -> Result<Vec<PathBuf>> {
@@ -243,12 +232,12 @@ fn map_figures(
                 annotations: raters(i),
                 methods: samples
                     .iter()
-                    .filter(|(r, _, _)| r.cell.method != "oracle")
+                    .filter(|(r, _, _)| r.cell.method != MethodColumn::Oracle)
                     .map(|(r, n, v)| {
-                        let (mean, var) =
-                            moments(&v[i * n * plane..(i + 1) * n * plane], *n, plane);
+                        let block = &v[i * n * plane..(i + 1) * n * plane];
+                        let (mean, var) = (mean_map(block, plane), variance_map(block, plane));
                         (
-                            r.cell.method.clone(),
+                            r.cell.method,
                             r.cell.label.clone(),
                             map(&mean, h, w),
                             map(&var, h, w),
@@ -280,7 +269,7 @@ fn map_figures(
                         let maps = (0..shown)
                             .map(|j| map(&v[(i * n + j) * plane..(i * n + j + 1) * plane], h, w))
                             .collect();
-                        (r.cell.method.clone(), r.cell.label.clone(), maps)
+                        (r.cell.method, r.cell.label.clone(), maps)
                     })
                     .collect(),
             })

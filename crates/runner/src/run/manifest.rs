@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use fmseg_data::atomic::write_atomic;
 use serde_json::json;
 
-use super::collect::{Gathered, Plan};
+use super::gather::Gathered;
+use super::plan::Plan;
 
 /// `(commit, dirty)` of the git work tree holding `dir`, if any.
 pub fn git_commit(dir: &Path) -> (Option<String>, Option<bool>) {
@@ -32,14 +33,24 @@ pub fn git_commit(dir: &Path) -> (Option<String>, Option<bool>) {
     (commit, dirty)
 }
 
-/// The device description recorded in manifests.
-pub fn device_description() -> String {
-    format!(
-        "cpu: burn flex backend, {} rayon threads, {} {}",
-        rayon::current_num_threads(),
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
+/// The devices recorded in the manifest: the one this invocation ran on (`None` for
+/// `fmseg collect`), the ones the finished cells sampled on, and the host.
+pub fn device_description(this: Option<&str>, gathered: &Gathered) -> serde_json::Value {
+    let cells: std::collections::BTreeSet<&str> = gathered
+        .records
+        .iter()
+        .filter_map(|r| r.device.as_deref())
+        .collect();
+    json!({
+        "this_invocation": this,
+        "cells": cells,
+        "host": format!(
+            "{} {}, {} rayon threads",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            rayon::current_num_threads()
+        ),
+    })
 }
 
 /// Writes `out/manifest.json`.
@@ -49,6 +60,7 @@ pub fn write_manifest(
     figures: &[PathBuf],
     out: &Path,
     wall_seconds: Option<f64>,
+    device: Option<&str>,
 ) -> Result<()> {
     let spec_dir = Path::new(&plan.spec_file)
         .parent()
@@ -67,7 +79,7 @@ pub fn write_manifest(
         "fmseg_version": env!("CARGO_PKG_VERSION"),
         "git_commit": commit,
         "git_dirty": dirty,
-        "device": device_description(),
+        "device": device_description(device, gathered),
         "written_unix_seconds": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())

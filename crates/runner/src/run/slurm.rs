@@ -49,7 +49,7 @@ pub struct SweepPlan<'a> {
     /// Cell ids in array-index order: task `i` runs `cells[i]`.
     pub cells: &'a [String],
     /// Extra environment variables the script exports before running `fmseg`
-    /// (e.g. `FMSEG_BACKEND`).
+    /// (`FMSEG_DEVICE` when `fmseg sweep --device` is given).
     pub env: &'a [(String, String)],
 }
 
@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn script_has_directives_before_commands() {
         let ids = cells(&["a1", "b2", "c3"]);
-        let env = vec![("FMSEG_BACKEND".to_owned(), "flex".to_owned())];
+        let env = vec![("FMSEG_DEVICE".to_owned(), "cuda:0".to_owned())];
         let opts = SlurmOptions {
             partition: Some("gpu".to_owned()),
             gpus_per_task: Some(1),
@@ -557,7 +557,7 @@ mod tests {
                 "missing {expected:?} in\n{script}"
             );
         }
-        assert!(script.contains("export FMSEG_BACKEND='flex'"));
+        assert!(script.contains("export FMSEG_DEVICE='cuda:0'"));
         assert!(script.contains("sbatch SCRIPT"));
         assert!(script.contains("collect '/data/results'"));
         assert!(script.contains(
@@ -585,7 +585,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let ids = cells(&["00ff", "it's", "a b"]);
-        let env = vec![("FMSEG_BACKEND".to_owned(), "cu'da $x".to_owned())];
+        let env = vec![("FMSEG_DEVICE".to_owned(), "cu'da $x".to_owned())];
         let root = dir.path().join("we'ird dir");
         let (fmseg, experiment, out) = (
             root.join("fm seg"),

@@ -18,44 +18,16 @@
 //! sample_counts: [1, 2, 4, 8]
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use fmseg_data::formats::SourceFormat;
 use fmseg_data::synth::SynthPreset;
+use fmseg_model::checkpoint_load::WeightSelection;
+use fmseg_model::{MethodId, Solver};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-/// Why an experiment file was rejected.
-#[derive(Debug, Error)]
-pub enum SpecError {
-    /// The file could not be read.
-    #[error("{}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Syntax, an unknown key or a wrong type (the parser's message carries line and column).
-    #[error("{}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
-    },
-    /// A value is out of range or inconsistent.
-    #[error("{}{}: field `{field}`: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the field, when it could be located.
-        line: Option<usize>,
-        /// Dotted field, e.g. `methods[1].training.steps`.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+use super::counts::SampleCounts;
+use crate::backend::DeviceChoice;
 
 /// The whole experiment file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +39,10 @@ pub struct RunSpec {
     /// Free text copied into the manifest.
     #[serde(default)]
     pub description: Option<String>,
+    /// Where the networks run: `auto` (default), `cpu`, `cuda[:N]` or `vulkan[:N]`; `--device`
+    /// and `$FMSEG_DEVICE` override it. Not part of any cache key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceChoice>,
     /// Datasets; every method runs on each.
     pub datasets: Vec<DatasetEntry>,
     /// Methods as YAML blocks (`method`, `label`, `model`, `training`, `sampling`), kept as values
@@ -78,7 +54,7 @@ pub struct RunSpec {
     /// Sample counts k scored (default 1, 2, 4, 8, 16); the largest is drawn once per image and
     /// every k is a prefix of it.
     #[serde(default = "default_counts")]
-    pub sample_counts: Vec<usize>,
+    pub sample_counts: SampleCounts,
     /// Add the oracle sampler (draws from the known answer distribution) on synthetic datasets.
     #[serde(default = "yes")]
     pub oracle: bool,
@@ -114,7 +90,7 @@ pub struct DatasetEntry {
     /// Expected format (checked after detection): `knegt-pickle`, `official-pickle`, `cimd-jpeg`,
     /// `mmis-h5`, `mmis-npy`, `fmseg-cache`, `fmseg-synth`, or `auto` (default).
     #[serde(default)]
-    pub format: Option<String>,
+    pub format: Option<FormatChoice>,
     /// How the real dataset is split into training and test images.
     #[serde(default)]
     pub split: Option<SplitSpec>,
@@ -200,7 +176,7 @@ pub struct PreprocessSpec {
 #[serde(deny_unknown_fields)]
 pub struct MethodEntry {
     /// `flow`, `prob-unet`, `phiseg` or `cimd`.
-    pub method: String,
+    pub method: MethodId,
     /// Row label in tables (default: the method id); must be unique.
     #[serde(default)]
     pub label: Option<String>,
@@ -220,7 +196,7 @@ pub struct MethodEntry {
 pub struct SamplingSpec {
     /// Flow: `euler`, `midpoint` (default), `heun`, `rk4`, `dopri5`.
     #[serde(default)]
-    pub solver: Option<String>,
+    pub solver: Option<Solver>,
     /// Flow: solver steps (default 100, the paper's); CIMD: respaced sampling steps (default:
     /// the model config's).
     #[serde(default)]
@@ -233,7 +209,7 @@ pub struct SamplingSpec {
     pub guidance: Option<f64>,
     /// `ema` (default) or `raw` weights.
     #[serde(default)]
-    pub weights: Option<Weights>,
+    pub weights: Option<WeightSelection>,
     /// Flow: the released script's dropout-at-sampling quirk (default off).
     #[serde(default)]
     pub dropout_at_sampling: Option<bool>,
@@ -245,14 +221,33 @@ pub struct SamplingSpec {
     pub max_batch: Option<usize>,
 }
 
-/// Which weights a trained model samples with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Weights {
-    /// The EMA weights (the paper's).
-    Ema,
-    /// The raw optimiser weights.
-    Raw,
+/// `format:` of a real dataset: a layout name, or `auto` (detect only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct FormatChoice(pub Option<SourceFormat>);
+
+impl std::str::FromStr for FormatChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Self(None));
+        }
+        s.parse::<SourceFormat>()
+            .map(|f| Self(Some(f)))
+            .map_err(|e| format!("unknown format {e} or auto"))
+    }
+}
+
+impl<'de> Deserialize<'de> for FormatChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        fmseg_data::names::deserialize_parsed(d, "a dataset format or auto")
+    }
+}
+
+impl From<FormatChoice> for String {
+    fn from(f: FormatChoice) -> Self {
+        f.0.map_or_else(|| "auto".into(), |f| f.name().into())
+    }
 }
 
 /// `ablation:` — the cartesian product of `axes` applied to one method block; each grid point
@@ -309,8 +304,8 @@ impl Default for FigureSpec {
 fn default_seeds() -> Vec<u64> {
     vec![0]
 }
-fn default_counts() -> Vec<usize> {
-    vec![1, 2, 4, 8, 16]
+fn default_counts() -> SampleCounts {
+    SampleCounts::paper()
 }
 fn yes() -> bool {
     true
@@ -328,141 +323,38 @@ fn test_start() -> u64 {
     10_000
 }
 
-/// A parsed experiment file with its text (for error lines) and path.
-#[derive(Debug, Clone)]
-pub struct SpecFile {
-    /// The file.
-    pub path: PathBuf,
-    /// Its text.
-    pub text: String,
-    /// The parsed spec.
-    pub spec: RunSpec,
-}
-
-impl SpecFile {
-    /// Reads and parses `path`.
-    pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(text, path)
-    }
-
-    /// Parses `text`; `path` names the file in errors.
-    pub fn parse(text: String, path: &Path) -> Result<Self, SpecError> {
-        let spec: RunSpec = serde_yaml::from_str(&text).map_err(|e| SpecError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            text,
-            spec,
-        })
-    }
-
-    /// The experiment name: `name:` or the file stem.
-    pub fn name(&self) -> String {
-        self.spec.name.clone().unwrap_or_else(|| {
-            self.path
-                .file_stem()
-                .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned())
-        })
-    }
-
-    /// An [`SpecError::Invalid`] for `field`, with the field's line when it can be found.
-    pub fn invalid(&self, field: &str, message: impl Into<String>) -> SpecError {
-        SpecError::Invalid {
-            path: self.path.clone(),
-            line: locate(&self.text, field),
-            field: field.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// The 1-based line of a dotted field such as `methods[1].training.steps`, found by walking the
-/// YAML text key by key (block or flow style); `None` when a segment is not found.
-pub fn locate(text: &str, field: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut from = 0usize;
-    let mut found = None;
-    for segment in field.split('.') {
-        let (key, index) = match segment.split_once('[') {
-            Some((k, rest)) => (k, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (segment, None),
-        };
-        let at = (from..lines.len()).find(|&i| has_key(lines[i], key))?;
-        found = Some(at);
-        from = at;
-        if let Some(index) = index {
-            // The index-th list item after the key: lines whose first non-space char is `-`.
-            let items: Vec<usize> = (at + 1..lines.len())
-                .filter(|&i| lines[i].trim_start().starts_with("- "))
-                .collect();
-            let indent = items
-                .first()
-                .map(|&i| lines[i].len() - lines[i].trim_start().len())?;
-            let item = items
-                .into_iter()
-                .filter(|&i| lines[i].len() - lines[i].trim_start().len() == indent)
-                .nth(index)?;
-            found = Some(item);
-            from = item;
-        }
-    }
-    found.map(|i| i + 1)
-}
-
-fn has_key(line: &str, key: &str) -> bool {
-    let code = line.split('#').next().unwrap_or_default();
-    let pattern = format!("{key}:");
-    code.match_indices(&pattern).any(|(i, _)| {
-        let before = code[..i].trim_end();
-        before.is_empty() || before.ends_with(['{', ',', '-'])
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const TEXT: &str = "name: t\ndatasets:\n  - id: a\n    synthetic: { preset: tiny, train_count: 8, test_count: 2 }\nmethods:\n  - method: flow\n    training: { steps: 1 }\n  - method: cimd\n    training:\n      steps: 3\n";
-
     #[test]
-    fn parses_and_defaults() {
-        let f = SpecFile::parse(TEXT.into(), Path::new("x.yaml")).unwrap();
-        assert_eq!(f.spec.seeds, vec![0]);
-        assert_eq!(f.spec.sample_counts, vec![1, 2, 4, 8, 16]);
-        assert!(f.spec.oracle && f.spec.figures.enabled);
-        assert_eq!(f.name(), "t");
-    }
-
-    #[test]
-    fn unknown_keys_are_refused_with_position() {
-        let bad = TEXT.replace("name: t", "name: t\nsede: [1]");
-        let err = SpecFile::parse(bad, Path::new("x.yaml"))
-            .unwrap_err()
-            .to_string();
+    fn typed_fields_refuse_unknown_values_with_their_position() {
+        let text = "datasets: []\nmethods: []\nsample_counts: [4, 1, 4, 2]\ndevice: cuda:1\n";
+        let spec: RunSpec = serde_yaml::from_str(text).unwrap();
+        assert_eq!(spec.sample_counts.as_slice(), &[1, 2, 4]);
+        assert_eq!(spec.device, Some(DeviceChoice::Cuda(1)));
+        for (bad, word) in [
+            ("sample_counts: [0, 2]", "at least 1"),
+            ("device: gpu", "expected auto, cpu"),
+        ] {
+            let text = format!("datasets: []\nmethods: []\n{bad}\n");
+            let err = serde_yaml::from_str::<RunSpec>(&text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(word) && err.contains("line 3"), "{err}");
+        }
+        let entry: Result<MethodEntry, _> = serde_yaml::from_str("{method: flwo, training: {}}");
+        assert!(entry.unwrap_err().to_string().contains("flwo"));
+        let s: Result<SamplingSpec, _> = serde_yaml::from_str("{solver: leapfrog}");
+        assert!(s.unwrap_err().to_string().contains("leapfrog"));
+        let d: DatasetEntry = serde_yaml::from_str("{id: a, path: x, format: mmis-h5}").unwrap();
+        assert_eq!(d.format, Some(FormatChoice(Some(SourceFormat::MmisH5))));
+        let d: Result<DatasetEntry, _> = serde_yaml::from_str("{id: a, path: x, format: bogus}");
         assert!(
-            err.contains("x.yaml") && err.contains("sede") && err.contains("line"),
-            "{err}"
+            d.unwrap_err()
+                .to_string()
+                .contains("unknown format 'bogus'")
         );
-    }
-
-    #[test]
-    fn locate_walks_keys_and_list_items() {
-        assert_eq!(locate(TEXT, "datasets[0].synthetic"), Some(4));
-        assert_eq!(locate(TEXT, "methods[0].training"), Some(7));
-        assert_eq!(locate(TEXT, "methods[1].training.steps"), Some(10));
-        assert_eq!(locate(TEXT, "methods[1]"), Some(8));
-        assert_eq!(locate(TEXT, "nothing"), None);
-        let f = SpecFile::parse(TEXT.into(), Path::new("x.yaml")).unwrap();
-        let e = f
-            .invalid("methods[1].training.steps", "too few")
-            .to_string();
-        assert_eq!(e, "x.yaml:10: field `methods[1].training.steps`: too few");
     }
 }

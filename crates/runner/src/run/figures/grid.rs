@@ -9,7 +9,9 @@ use plotters::prelude::*;
 use plotters::style::RGBColor;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::uncertainty::{GAP, MARGIN, PANEL, Shade, TITLE_H, draw_centred, draw_map};
+use super::map::{GAP, MARGIN, PANEL, Shade, TITLE_H, draw_centred, draw_map};
+use crate::report::rows::MethodColumn;
+
 use super::{DrawResult, Figure, FigureError, Map, method_colour, text_style, text_width};
 
 /// One image block of the sample grid.
@@ -21,7 +23,7 @@ pub struct GridRow {
     pub annotations: Vec<Map>,
     /// Per method: `(method id, label, samples)`, each sample a soft mask of shape (h, w) in
     /// [0, 1]; at most [`MAX_SAMPLES`] of them are shown.
-    pub methods: Vec<(String, String, Vec<Map>)>,
+    pub methods: Vec<(MethodColumn, String, Vec<Map>)>,
 }
 
 /// The most samples shown per method line.
@@ -142,7 +144,7 @@ impl Figure for GridFigure<'_> {
             }
             for (id, label, samples) in &row.methods {
                 y += step;
-                let style = label_style(method_colour(id));
+                let style = label_style(method_colour(*id));
                 root.draw(&Text::new(label.clone(), label_at(y), style))?;
                 for (s, m) in samples.iter().take(MAX_SAMPLES).enumerate() {
                     draw_map(root, (x0 + s as i32 * step, y), m, Shade::Unit)?;
@@ -220,8 +222,12 @@ mod tests {
                 .map(|j| disc(n, n as f32 / 5.0 + j as f32, 0.0))
                 .collect(),
             methods: vec![
-                ("flow".into(), "flow".into(), samples(6)),
-                ("prob-unet".into(), "Prob. U-Net".into(), samples(3)),
+                (MethodColumn::of_name("flow"), "flow".into(), samples(6)),
+                (
+                    MethodColumn::of_name("prob-unet"),
+                    "Prob. U-Net".into(),
+                    samples(3),
+                ),
             ],
         }
     }

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::curves::{Line, LineFigure, LinePanel, TickRule, collect_legend};
+use super::lines::{Line, LineFigure, LinePanel, TickRule, collect_legend};
+use fmseg_model::Solver;
+
 use super::{FigureError, LegendEntry, save, solver_colour, solver_style};
 
 /// One point of a metric-vs-NFE curve: the mean over test images and its 95 % CI.
@@ -30,15 +32,15 @@ pub fn metric_vs_nfe(
     stem: &Path,
     title: &str,
     y_label: &str,
-    series: &[(String, Vec<NfePoint>)],
+    series: &[(Solver, Vec<NfePoint>)],
 ) -> Result<Vec<PathBuf>, FigureError> {
     let lines: Vec<Line> = series
         .iter()
         .map(|(solver, points)| {
             let entry = LegendEntry {
-                label: solver.clone(),
-                colour: solver_colour(solver),
-                style: solver_style(solver),
+                label: solver.to_string(),
+                colour: solver_colour(*solver),
+                style: solver_style(*solver),
             };
             Line::new(
                 entry,
@@ -75,7 +77,7 @@ mod tests {
     use super::super::test_util::check_outputs;
     use super::*;
 
-    fn solver(name: &str, evals_per_step: usize) -> (String, Vec<NfePoint>) {
+    fn solver(name: &str, evals_per_step: usize) -> (Solver, Vec<NfePoint>) {
         let points = [1usize, 2, 4, 8, 16]
             .iter()
             .map(|&steps| {
@@ -88,7 +90,7 @@ mod tests {
                 }
             })
             .collect();
-        (name.to_string(), points)
+        (name.parse::<Solver>().unwrap(), points)
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Colours shared by every figure: one fixed colour per method id and per ODE solver (from the
-//! colour-blind-safe Okabe–Ito palette), a deterministic fallback for unknown ids, a grayscale
+//! colour-blind-safe Okabe–Ito palette), a deterministic hashed colour for external samples, a grayscale
 //! ramp for images and masks, and a viridis-like perceptual colormap for variance maps.
 
+use fmseg_model::{MethodId, Solver};
+
+use crate::report::rows::MethodColumn;
 use plotters::style::RGBColor;
 
 /// Okabe–Ito blue, used for the paper's method (`flow`).
@@ -50,40 +53,38 @@ fn fallback(id: &str) -> RGBColor {
 /// bluish green, `cimd` reddish purple, `oracle` black (Okabe–Ito, colour-blind safe). Any other id
 /// gets a colour from a fixed fallback list chosen by a stable hash of the id, so it too is the
 /// same from run to run.
-pub fn method_colour(method: &str) -> RGBColor {
+pub fn method_colour(method: MethodColumn) -> RGBColor {
     match method {
-        "flow" => BLUE,
-        "prob-unet" => ORANGE,
-        "phiseg" => GREEN,
-        "cimd" => PURPLE,
-        "oracle" => BLACK,
-        other => fallback(other),
+        MethodColumn::Model(MethodId::Flow) => BLUE,
+        MethodColumn::Model(MethodId::ProbUnet) => ORANGE,
+        MethodColumn::Model(MethodId::Phiseg) => GREEN,
+        MethodColumn::Model(MethodId::Cimd) => PURPLE,
+        MethodColumn::Oracle => BLACK,
+        MethodColumn::External => fallback("external"),
     }
 }
 
 /// The colour of an ODE solver in NFE figures: `euler` vermillion, `midpoint` blue, `heun` bluish
 /// green, `rk4` reddish purple, `dopri5` orange; other names use the hashed fallback list.
-pub fn solver_colour(solver: &str) -> RGBColor {
+pub fn solver_colour(solver: Solver) -> RGBColor {
     match solver {
-        "euler" => VERMILLION,
-        "midpoint" => BLUE,
-        "heun" => GREEN,
-        "rk4" => PURPLE,
-        "dopri5" => ORANGE,
-        other => fallback(other),
+        Solver::Euler => VERMILLION,
+        Solver::Midpoint => BLUE,
+        Solver::Heun => GREEN,
+        Solver::Rk4 => PURPLE,
+        Solver::Dopri5 => ORANGE,
     }
 }
 
 /// The marker/dash style index of an ODE solver (0 to 4 for the five known solvers), so solvers
 /// differ by shape as well as by colour.
-pub fn solver_style(solver: &str) -> usize {
+pub fn solver_style(solver: Solver) -> usize {
     match solver {
-        "euler" => 0,
-        "midpoint" => 1,
-        "heun" => 2,
-        "rk4" => 3,
-        "dopri5" => 4,
-        other => usize::try_from(fnv1a(other) % 5).unwrap_or(0),
+        Solver::Euler => 0,
+        Solver::Midpoint => 1,
+        Solver::Heun => 2,
+        Solver::Rk4 => 3,
+        Solver::Dopri5 => 4,
     }
 }
 
@@ -129,33 +130,35 @@ pub fn viridis(t: f32) -> RGBColor {
 mod tests {
     use super::*;
 
-    const KNOWN: [&str; 5] = ["flow", "prob-unet", "phiseg", "cimd", "oracle"];
+    const KNOWN: [&str; 6] = ["flow", "prob-unet", "phiseg", "cimd", "oracle", "external"];
 
     #[test]
     fn known_methods_have_distinct_stable_colours() {
-        let colours: Vec<RGBColor> = KNOWN.iter().map(|m| method_colour(m)).collect();
+        let colours: Vec<RGBColor> = KNOWN
+            .iter()
+            .map(|m| method_colour(MethodColumn::of_name(m)))
+            .collect();
         for (i, a) in colours.iter().enumerate() {
             for b in &colours[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(method_colour("flow"), BLUE);
-        assert_eq!(method_colour("oracle"), BLACK);
-        assert_eq!(method_colour("flow"), method_colour("flow"));
+        assert_eq!(method_colour(MethodColumn::Model(MethodId::Flow)), BLUE);
+        assert_eq!(method_colour(MethodColumn::Oracle), BLACK);
     }
 
     #[test]
     fn unknown_ids_get_a_stable_fallback() {
-        assert_eq!(method_colour("my-method"), method_colour("my-method"));
-        assert!(FALLBACK.contains(&method_colour("my-method")));
+        assert_eq!(fallback("my-method"), fallback("my-method"));
+        assert!(FALLBACK.contains(&method_colour(MethodColumn::External)));
         assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
     }
 
     #[test]
     fn solvers_have_distinct_colours_and_styles() {
-        let names = ["euler", "midpoint", "heun", "rk4", "dopri5"];
-        for (i, a) in names.iter().enumerate() {
-            for b in &names[i + 1..] {
+        let names = Solver::ALL;
+        for (i, &a) in names.iter().enumerate() {
+            for &b in &names[i + 1..] {
                 assert_ne!(solver_colour(a), solver_colour(b));
                 assert_ne!(solver_style(a), solver_style(b));
             }

@@ -1,11 +1,6 @@
 //! Uncertainty maps: per image, the input, the raters' masks, each method's pixel-wise mean and
 //! variance over its samples, and the oracle's true variance, with a viridis-like colormap on one
-//! scale shared by the whole figure and a colour bar. Also holds [`Map`] and the pixel-map drawing
-//! shared with the sample grid.
-//!
-//! Pixel maps are drawn as filled rectangles (horizontal runs of one colour merged), scaled to a
-//! fixed panel size whatever the map's size. An SVG holds up to one rectangle per pixel, so a
-//! figure of more than about 40 panels of 128×128 maps gets large: the caller passes fewer rows.
+//! scale shared by the whole figure and a colour bar (map panels drawn by [`super::map`]).
 
 use std::path::{Path, PathBuf};
 
@@ -14,48 +9,10 @@ use plotters::prelude::*;
 use plotters::style::RGBColor;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DrawResult, Figure, FigureError, gray, method_colour, save, text_style, viridis};
+use crate::report::rows::MethodColumn;
 
-/// A single-channel map, row-major, shape (h, w): pixel (r, c) is `data[r * w + c]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Map {
-    /// Height in pixels.
-    pub h: usize,
-    /// Width in pixels.
-    pub w: usize,
-    /// Values, shape (h, w), row-major.
-    pub data: Vec<f32>,
-}
-
-impl Map {
-    /// Checks that the map is non-empty and `data` has `h * w` values.
-    pub(crate) fn check(&self, what: &str) -> Result<(), String> {
-        if self.h == 0 || self.w == 0 {
-            return Err(format!("{what} is empty ({}×{})", self.h, self.w));
-        }
-        if self.data.len() != self.h * self.w {
-            return Err(format!(
-                "{what} has {} values for shape ({}, {})",
-                self.data.len(),
-                self.h,
-                self.w
-            ));
-        }
-        Ok(())
-    }
-
-    /// The finite minimum and maximum, `None` when no value is finite.
-    fn finite_range(&self) -> Option<(f32, f32)> {
-        let (lo, hi) = self
-            .data
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
-        (lo <= hi).then_some((lo, hi))
-    }
-}
+use super::map::{GAP, MARGIN, Map, PANEL, Shade, TITLE_H, draw_centred, draw_map};
+use super::{DrawResult, Figure, FigureError, method_colour, save, text_style, viridis};
 
 /// One image row of the uncertainty figure.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,21 +23,13 @@ pub struct UncertaintyRow {
     pub annotations: Vec<Map>,
     /// Per method: `(method id, label, mean map, variance map)`, maps shape (h, w); the mean is
     /// shown in grayscale on [0, 1], the variance on the figure's shared colour scale.
-    pub methods: Vec<(String, String, Map, Map)>,
+    pub methods: Vec<(MethodColumn, String, Map, Map)>,
     /// The known true pixel-wise variance on synthetic data, shape (h, w).
     pub oracle_variance: Option<Map>,
 }
 
-/// Panel size in pixels (every map is scaled to fit a square of this side).
-pub(crate) const PANEL: u32 = 112;
-/// Gap between panels of one group, in pixels.
-pub(crate) const GAP: u32 = 6;
 /// Gap between column groups, in pixels.
 const GROUP_GAP: u32 = 18;
-/// Outer margin, in pixels.
-pub(crate) const MARGIN: u32 = 20;
-/// Height of the title band, in pixels.
-pub(crate) const TITLE_H: u32 = 46;
 /// Height of the two header lines, in pixels.
 const HEADER_H: u32 = 60;
 /// Width of the colour bar, in pixels.
@@ -89,83 +38,6 @@ const BAR_W: u32 = 22;
 const BAR_LABELS_W: u32 = 78;
 /// Upper limit of the shared variance scale (the variance of a Bernoulli variable is ≤ 0.25).
 const MAX_VARIANCE: f32 = 0.25;
-
-/// How a map's values become colours.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Shade {
-    /// Grayscale, normalised to the map's own finite min..max.
-    Normalised,
-    /// Grayscale of the value clamped to [0, 1].
-    Unit,
-    /// Viridis on `0..vmax`.
-    Variance(f32),
-}
-
-/// Draws `map` into a `PANEL`-sized square whose upper-left corner is `at`, centred when not
-/// square, with a thin grey frame.
-pub(crate) fn draw_map<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    at: (i32, i32),
-    map: &Map,
-    shade: Shade,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let cell = f64::from(PANEL) / map.h.max(map.w) as f64;
-    let ox = at.0 + ((f64::from(PANEL) - cell * map.w as f64) / 2.0).round() as i32;
-    let oy = at.1 + ((f64::from(PANEL) - cell * map.h as f64) / 2.0).round() as i32;
-    let edge = |i: usize| (i as f64 * cell).round() as i32;
-    let (lo, hi) = map.finite_range().unwrap_or((0.0, 1.0));
-    let colour = |v: f32| match shade {
-        Shade::Normalised if !v.is_finite() => gray(v),
-        Shade::Normalised if hi - lo > 1e-12 => gray((v - lo) / (hi - lo)),
-        Shade::Normalised | Shade::Unit => gray(v),
-        Shade::Variance(vmax) => viridis(v / vmax),
-    };
-    for r in 0..map.h {
-        let (y0, y1) = (oy + edge(r), oy + edge(r + 1));
-        if y1 <= y0 {
-            continue;
-        }
-        let row = &map.data[r * map.w..(r + 1) * map.w];
-        let mut c = 0;
-        while c < map.w {
-            let col = colour(row[c]);
-            let mut end = c + 1;
-            while end < map.w && colour(row[end]) == col {
-                end += 1;
-            }
-            let (x0, x1) = (ox + edge(c), ox + edge(end));
-            if x1 > x0 {
-                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], col.filled()))?;
-            }
-            c = end;
-        }
-    }
-    let (x1, y1) = (ox + edge(map.w), oy + edge(map.h));
-    area.draw(&Rectangle::new(
-        [(ox - 1, oy - 1), (x1, y1)],
-        RGBColor(170, 170, 170),
-    ))?;
-    Ok(())
-}
-
-/// Draws `text` centred horizontally at `(x, y)` (top of the text at `y`).
-pub(crate) fn draw_centred<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    (x, y): (i32, i32),
-    size: f64,
-    colour: RGBColor,
-) -> DrawResult
-where
-    DB::ErrorType: 'static,
-{
-    let style = text_style(size, colour).pos(Pos::new(HPos::Center, VPos::Top));
-    area.draw(&Text::new(text.to_string(), (x, y), style))?;
-    Ok(())
-}
 
 /// A column of the uncertainty figure.
 struct Column {
@@ -235,7 +107,7 @@ impl<'a> UncertaintyFigure<'a> {
             x += p + if j + 1 == raters { gg } else { g };
         }
         for (i, (id, label, _, _)) in methods.iter().enumerate() {
-            method_headers.push((label.clone(), method_colour(id), x + p + g / 2));
+            method_headers.push((label.clone(), method_colour(*id), x + p + g / 2));
             columns.push(Column {
                 x,
                 header: "mean".into(),
@@ -250,7 +122,11 @@ impl<'a> UncertaintyFigure<'a> {
             x += 2 * p + g + gg;
         }
         if oracle {
-            method_headers.push(("oracle".into(), method_colour("oracle"), x + p / 2));
+            method_headers.push((
+                "oracle".into(),
+                method_colour(MethodColumn::Oracle),
+                x + p / 2,
+            ));
             columns.push(Column {
                 x,
                 header: "variance".into(),
@@ -503,8 +379,18 @@ pub(crate) mod tests {
                 .map(|j| disc(n, n as f32 / 5.0 + j as f32, 0.0))
                 .collect(),
             methods: vec![
-                ("flow".into(), "flow".into(), mean.clone(), var.clone()),
-                ("cimd".into(), "CIMD".into(), mean, var.clone()),
+                (
+                    MethodColumn::of_name("flow"),
+                    "flow".into(),
+                    mean.clone(),
+                    var.clone(),
+                ),
+                (
+                    MethodColumn::of_name("cimd"),
+                    "CIMD".into(),
+                    mean,
+                    var.clone(),
+                ),
             ],
             oracle_variance: Some(var),
         }

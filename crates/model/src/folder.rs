@@ -1,0 +1,114 @@
+//! The model folder written by the training loop ([`crate::training`]) and read back for
+//! sampling, shared by the flow model ([`crate::flow::load`]) and the baselines
+//! (`fmseg_baselines::load`): `config.json` (its `method`, absent for the flow model, and the
+//! method's config), `model.safetensors` (EMA weights when EMA was on, else the raw ones) and
+//! `model_raw.safetensors` (the raw optimiser weights).
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::checkpoint_load::WeightSelection;
+use crate::sampler::MethodId;
+
+/// The folder's configuration file.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// Why a model folder could not be read.
+#[derive(Debug, Error)]
+#[error("{}: {message}", path.display())]
+pub struct FolderError {
+    /// The offending file or folder.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FolderError {
+    /// An error on `path`.
+    pub fn new(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `DIR/config.json` parsed, with its path.
+pub fn read_config(dir: &Path) -> Result<(serde_json::Value, PathBuf), FolderError> {
+    let path = dir.join(CONFIG_FILE);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| FolderError::new(&path, e.to_string()))?;
+    let json = serde_json::from_str(&text).map_err(|e| FolderError::new(&path, e.to_string()))?;
+    Ok((json, path))
+}
+
+/// The `method` of a folder's `config.json` (absent = flow; an unknown id is an error naming it).
+pub fn folder_method(dir: &Path) -> Result<MethodId, FolderError> {
+    let (json, path) = read_config(dir)?;
+    match json.get("method") {
+        None => Ok(MethodId::Flow),
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| format!("{v}: not a string"))
+            .and_then(|s| s.parse::<MethodId>().map_err(|e| e.to_string()))
+            .map_err(|e| FolderError::new(&path, format!("`method` = {e}"))),
+    }
+}
+
+/// The weight files that serve `selection`, most preferred first: the EMA export, or the raw
+/// export falling back to `model.safetensors` (which holds the raw weights when EMA was off).
+pub fn weight_candidates(selection: WeightSelection) -> &'static [&'static str] {
+    match selection {
+        WeightSelection::Ema => &["model.safetensors"],
+        WeightSelection::Raw => &["model_raw.safetensors", "model.safetensors"],
+    }
+}
+
+/// The first existing file of `candidates` in `dir`.
+pub fn find_weights(dir: &Path, candidates: &[&str]) -> Result<PathBuf, FolderError> {
+    candidates
+        .iter()
+        .map(|c| dir.join(c))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            FolderError::new(
+                dir,
+                format!("no weights file ({})", candidates.join(" or ")),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_and_weights_of_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = folder_method(dir.path()).unwrap_err().to_string();
+        assert!(missing.contains("config.json"), "{missing}");
+        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"unet": {}}"#).unwrap();
+        assert_eq!(folder_method(dir.path()).unwrap(), MethodId::Flow);
+        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"method": "cimd"}"#).unwrap();
+        assert_eq!(folder_method(dir.path()).unwrap(), MethodId::Cimd);
+        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"method": "flwo"}"#).unwrap();
+        let err = folder_method(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("'flwo'") && err.contains("prob-unet"), "{err}");
+
+        let raw = weight_candidates(WeightSelection::Raw);
+        assert!(find_weights(dir.path(), raw).is_err());
+        std::fs::write(dir.path().join("model.safetensors"), b"x").unwrap();
+        assert!(
+            find_weights(dir.path(), raw)
+                .unwrap()
+                .ends_with("model.safetensors")
+        );
+        std::fs::write(dir.path().join("model_raw.safetensors"), b"x").unwrap();
+        assert!(
+            find_weights(dir.path(), raw)
+                .unwrap()
+                .ends_with("model_raw.safetensors")
+        );
+    }
+}
