@@ -14,6 +14,7 @@
 pub mod checkpoint_load;
 pub mod dataset;
 pub mod ema;
+pub mod ema_device;
 pub mod experiment;
 pub mod flow;
 pub mod folder;

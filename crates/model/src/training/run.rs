@@ -1,5 +1,8 @@
-//! The loop itself: batch → loss → NaN/Inf guard → backward → AdamW step → EMA update → log,
-//! with checkpoints and the final export (see the [module docs](super)).
+//! The loop itself: batch → loss → backward → AdamW step → EMA update, with the losses read back
+//! (and checked for NaN/Inf) only at the log period, before every checkpoint and at the end, then
+//! checkpoints and the final export (see the [module docs](super)). Nothing else leaves the
+//! device in the loop: the EMA shadow lives there ([`DeviceEma`]) and is exported only with a
+//! checkpoint or the final weights.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
@@ -7,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use fmseg_data::rng::{Rng, splitmix64};
 
 use super::checkpoint::{
@@ -16,8 +19,8 @@ use super::checkpoint::{
 };
 use super::{Objective, TrainConfig, TrainError};
 use crate::dataset::{BatchBuilder, TrainSource};
-use crate::ema::Ema;
-use crate::unet::read_safetensors;
+use crate::ema_device::DeviceEma;
+use crate::unet::{NamedTensor, read_safetensors};
 
 /// What a finished run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +40,7 @@ pub struct TrainSummary {
 struct State<M> {
     model: M,
     optim: ModuleOptimizer,
-    ema: Option<Ema>,
+    ema: Option<DeviceEma>,
     step: u64,
     seconds: f64,
 }
@@ -63,10 +66,7 @@ fn init<O: Objective>(
         None
     };
     let Some(dir) = checkpoint else {
-        let ema = match config.ema_decay {
-            Some(d) => Some(Ema::new(objective.export(&model)?, d)),
-            None => None,
-        };
+        let ema = config.ema_decay.map(|d| DeviceEma::new(&model, 0, d));
         let state = State {
             model,
             optim,
@@ -101,7 +101,9 @@ fn init<O: Objective>(
                         .ok_or_else(|| TrainError::checkpoint(&dir, format!("EMA lacks {k}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Some(Ema::resume(shadow, updates, d))
+            let shadow_model =
+                objective.import(model.clone(), shadow, &dir.display().to_string())?;
+            Some(DeviceEma::new(&shadow_model, updates, d))
         }
         (None, None) => None,
         _ => {
@@ -179,36 +181,33 @@ pub fn train<O: Objective>(
         bar.set_style(style);
     }
     bar.set_prefix(objective.name());
+    // Losses of the steps not yet read back: (step, loss, seconds at that step).
+    let mut pending: Vec<(u64, Tensor<1>, f64)> = Vec::new();
     while st.step < config.steps {
         let step = st.step;
         let mut rng = Rng::for_item(config.seed, step);
         device.seed(splitmix64(config.seed ^ splitmix64(step)));
         let batch = builder.build(source, step, &mut rng);
         let loss = objective.loss(&st.model, &batch, &mut rng, device);
-        let value = loss.clone().into_scalar::<f32>();
-        if !value.is_finite() {
-            return Err(TrainError::NonFinite {
-                step: step + 1,
-                value,
-                last_checkpoint,
-            });
-        }
+        let kept = loss.clone().inner();
         let grads = GradientsParams::from_grads(loss.backward(), &st.model);
         st.model = st.optim.step(config.lr, st.model, grads);
         if let Some(ema) = st.ema.as_mut() {
-            ema.update(&objective.export(&st.model)?)
-                .map_err(TrainError::model)?;
+            ema.update(&st.model);
         }
         st.step += 1;
-        final_loss = value;
         let seconds = st.seconds + started.elapsed().as_secs_f64();
-        writeln!(csv, "{},{value},{seconds:.3}", st.step)
-            .map_err(|e| TrainError::io(&csv_path, e))?;
+        pending.push((st.step, kept, seconds));
         bar.set_position(st.step);
+        let log_due = config.log_every > 0
+            && (st.step.is_multiple_of(config.log_every) || st.step == config.steps);
+        if !(log_due || config.checkpoint_due(st.step) || pending.len() >= MAX_PENDING) {
+            continue;
+        }
+        let value = flush(&mut pending, &mut csv, &csv_path, &last_checkpoint)?;
+        final_loss = value;
         bar.set_message(format!("loss {value:.5}"));
-        if config.log_every > 0
-            && (st.step.is_multiple_of(config.log_every) || st.step == config.steps)
-        {
+        if log_due {
             let line = format!(
                 "[{}] step {}/{} loss {value:.5} ({seconds:.1} s)",
                 objective.name(),
@@ -224,15 +223,16 @@ pub fn train<O: Objective>(
         if config.checkpoint_due(st.step) {
             csv.flush().map_err(|e| TrainError::io(&csv_path, e))?;
             let raw = objective.export(&st.model)?;
+            let shadow = ema_export(objective, &st)?;
             let state = CheckpointState {
                 step: st.step,
-                ema_updates: st.ema.as_ref().map(Ema::updates),
+                ema_updates: st.ema.as_ref().map(DeviceEma::updates),
                 param_ids: param_ids(&st.model),
                 seconds,
             };
             let parts = CheckpointParts {
                 raw: &raw,
-                ema: st.ema.as_ref().map(Ema::shadow),
+                ema: shadow.as_deref(),
                 optimizer: &st.optim,
                 state: &state,
             };
@@ -243,8 +243,11 @@ pub fn train<O: Objective>(
     csv.flush().map_err(|e| TrainError::io(&csv_path, e))?;
     let raw = objective.export(&st.model)?;
     write_safetensors_atomic(&out.join("model_raw.safetensors"), &raw)?;
-    let final_weights = st.ema.as_ref().map_or(raw.as_slice(), Ema::shadow);
-    write_safetensors_atomic(&out.join("model.safetensors"), final_weights)?;
+    let shadow = ema_export(objective, &st)?;
+    write_safetensors_atomic(
+        &out.join("model.safetensors"),
+        shadow.as_deref().unwrap_or(&raw),
+    )?;
     Ok(TrainSummary {
         start_step,
         steps: st.step,
@@ -252,6 +255,53 @@ pub fn train<O: Objective>(
         seconds: started.elapsed().as_secs_f64(),
         last_checkpoint,
     })
+}
+
+/// Most losses kept on the device before they are read back regardless of the log period.
+const MAX_PENDING: usize = 256;
+
+/// Reads the pending losses back in one transfer, refuses a non-finite one (naming its step and
+/// the last checkpoint, which was written before it), and appends them to `loss.csv`. Returns
+/// the last loss.
+fn flush(
+    pending: &mut Vec<(u64, Tensor<1>, f64)>,
+    csv: &mut std::fs::File,
+    csv_path: &Path,
+    last_checkpoint: &Option<PathBuf>,
+) -> Result<f32, TrainError> {
+    let losses: Vec<Tensor<1>> = pending.iter().map(|p| p.1.clone()).collect();
+    let values = Tensor::cat(losses, 0)
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| {
+            TrainError::model(std::io::Error::other(format!(
+                "reading the losses back: {e:?}"
+            )))
+        })?;
+    let mut last = f32::NAN;
+    for ((step, _, seconds), value) in pending.drain(..).zip(values) {
+        if !value.is_finite() {
+            return Err(TrainError::NonFinite {
+                step,
+                value,
+                last_checkpoint: last_checkpoint.clone(),
+            });
+        }
+        writeln!(csv, "{step},{value},{seconds:.3}").map_err(|e| TrainError::io(csv_path, e))?;
+        last = value;
+    }
+    Ok(last)
+}
+
+/// The EMA shadow as named tensors (`None` without EMA).
+fn ema_export<O: Objective>(
+    objective: &O,
+    st: &State<O::Model>,
+) -> Result<Option<Vec<NamedTensor>>, TrainError> {
+    st.ema
+        .as_ref()
+        .map(|ema| objective.export(&ema.shadow_model(st.model.clone())))
+        .transpose()
 }
 
 fn write_config<O: Objective>(
