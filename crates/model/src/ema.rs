@@ -4,9 +4,10 @@
 //! `d_k = min(d_max, (1 + k) / (10 + k))` (d_max = 0.999 in the paper). The shadow starts as a
 //! copy of the initial parameters; its weights are the ones used for evaluation and sampling.
 //!
-//! The shadow is kept on the host as official-named tensors ([`NamedTensor`]), so it is generic
-//! over any model that can export them, is written to safetensors as is, and is bit-exact
-//! across save/resume (f32 arithmetic, one fixed operation order).
+//! This host version keeps the shadow as official-named tensors ([`NamedTensor`]); it is the
+//! reference that the training loop's device-resident [`crate::ema_device::DeviceEma`] is tested
+//! against bit for bit, and the form checkpoints store (f32 arithmetic, one fixed operation
+//! order, so save/resume is bit-exact).
 
 use thiserror::Error;
 

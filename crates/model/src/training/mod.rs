@@ -4,8 +4,10 @@
 //! A method plugs in through [`Objective`]: how to build its model, the scalar loss of one
 //! batch, and how to export/import its parameters as official-named tensors. The loop then
 //! provides AdamW (official defaults lr 1e-4, β = (0.9, 0.95), wd 0.01, constant LR), the EMA
-//! of the parameters ([`crate::ema`]), a log line / `loss.csv`, atomic resumable checkpoints
-//! and a NaN/Inf guard. Every random draw of step `s` comes from `Rng::for_item(seed, s)` (and
+//! of the parameters (kept on the training device, [`crate::ema_device`]), a log line /
+//! `loss.csv`, atomic resumable checkpoints and a NaN/Inf guard (losses are read back at the
+//! log period, before each checkpoint and at the end, so a non-finite loss stops the run with
+//! the last good checkpoint kept). Every random draw of step `s` comes from `Rng::for_item(seed, s)` (and
 //! the backend generator, used by dropout, is re-seeded from `(seed, s)`), so a run resumed from
 //! a checkpoint is bit-identical to an uninterrupted one on the CPU.
 //!
