@@ -68,6 +68,12 @@ check-gpu:
     DOCS_RS=1 cargo check --locked -p fmseg-runner --features cuda
     cargo check --locked -p fmseg-runner --features vulkan
 
+# scripts/gpu-check.sh with the release binary: U-Net parity on DEVICE, a training-step and a
+# sampling timing, and experiments/smoke.yaml end to end, as one table (GPU_CHECK_NET=tiny to try
+# it on a CPU: `just gpu-check cpu`).
+gpu-check device="vulkan":
+    FMSEG={{fmseg}} scripts/gpu-check.sh {{device}}
+
 # Benchmark the metrics (images/s for n = 16, m = 4 at 128×128, with and without the sweep).
 bench-metrics:
     cargo bench -p fmseg-metrics --bench metrics

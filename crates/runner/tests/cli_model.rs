@@ -84,6 +84,36 @@ fn velocity_reproduces_the_official_outputs() {
 }
 
 #[test]
+fn velocity_reports_its_difference_from_a_reference_on_the_chosen_device() {
+    let Some(dir) = fixture() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("v.npy");
+    let mut args = velocity_args(&dir, "weights.safetensors", "0.3", &out);
+    let expect = dir.join("v_cfg.npy").display().to_string();
+    args.extend(["--expect".into(), expect, "--device".into(), "cpu".into()]);
+    let run = fmseg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(line["device"], "cpu");
+    let max = line["max_abs_diff"].as_f64().unwrap();
+    assert!((0.0..=2e-5).contains(&max), "{line}");
+    // A reference of another shape is refused (exit 2).
+    let mut args = velocity_args(&dir, "weights.safetensors", "0.3", &out);
+    args.extend(["--expect".into(), dir.join("t.npy").display().to_string()]);
+    let run = fmseg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
 fn sample_writes_soft_masks_for_every_image() {
     let Some(dir) = fixture() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -47,6 +47,10 @@ pub struct VelocityArgs {
     /// Output velocity, float32 (B, 1, H, W).
     #[arg(long, value_name = "V.npy")]
     pub out: PathBuf,
+    /// Also compare with a reference velocity (same shape) and print one JSON line
+    /// `{"device", "max_abs_diff", "seconds"}` on stdout (parity checks on any device).
+    #[arg(long, value_name = "REF.npy")]
+    pub expect: Option<PathBuf>,
     /// The device.
     #[command(flatten)]
     pub device: crate::cli::DeviceArgs,
@@ -127,7 +131,8 @@ pub fn read_constructor(path: &Path) -> Result<UNetConfig> {
 
 /// Runs `fmseg model velocity`.
 pub fn velocity(args: &VelocityArgs) -> Result<()> {
-    let device = args.device.select(None)?.device;
+    let selected = args.device.select(None)?;
+    let device = selected.device;
     let config = read_constructor(&args.official_config)?;
     let w = parse_guidance(&args.guidance)?;
     let x_t = read_tensor4(&args.x_t, &device)?;
@@ -170,13 +175,37 @@ pub fn velocity(args: &VelocityArgs) -> Result<()> {
     let unet =
         load_official_with(&config, &args.weights, &device, selection).map_err(input_error)?;
     let t = Tensor::<1>::from_data(TensorData::new(t_values, [b]), &device);
+    let started = std::time::Instant::now();
     let v = unet.forward_cfg(x_t, t, image, w);
     let dims = v.dims();
     let values = v
         .into_data()
         .try_to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading the velocity back: {e:?}"))?;
+    let seconds = started.elapsed().as_secs_f64();
     write_f32(&args.out, &dims, &values)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    if let Some(reference) = &args.expect {
+        let (shape, expected) = read_f32(reference)?;
+        if shape != dims {
+            return Err(input_error(format!(
+                "{}: shape {shape:?}, the velocity has {dims:?}",
+                reference.display()
+            )));
+        }
+        let max_abs_diff = values
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (f64::from(*a) - f64::from(*b)).abs())
+            .fold(0.0f64, f64::max);
+        println!(
+            "{}",
+            serde_json::json!({
+                "device": selected.name,
+                "max_abs_diff": max_abs_diff,
+                "seconds": seconds,
+            })
+        );
+    }
     Ok(())
 }
