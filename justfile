@@ -62,15 +62,16 @@ lint:
 # What CI runs (.ci/run): lint, then the tests.
 ci: lint test
 
-# Type-check the GPU paths as CI does: CUDA (its build downloads LLVM; DOCS_RS=1 skips that for a
-# check) and Vulkan (builds offline).
+# CUDA's build downloads LLVM (DOCS_RS=1 skips that for a check); Vulkan builds offline.
+# Type-check the GPU code paths as CI does (CUDA and Vulkan features).
 check-gpu:
     DOCS_RS=1 cargo check --locked -p fmseg-runner --features cuda
     cargo check --locked -p fmseg-runner --features vulkan
 
-# scripts/gpu-check.sh with the release binary: U-Net parity on DEVICE, a training-step and a
-# sampling timing, and experiments/smoke.yaml end to end, as one table (GPU_CHECK_NET=tiny to try
-# it on a CPU: `just gpu-check cpu`).
+# U-Net parity on DEVICE, a paper-net training-step and a sampling timing, and
+# experiments/smoke.yaml end to end, as one table; on a CPU use the small net:
+# `GPU_CHECK_NET=tiny just gpu-check cpu`.
+# Run scripts/gpu-check.sh with the release binary on DEVICE (default vulkan).
 gpu-check device="vulkan":
     FMSEG={{fmseg}} scripts/gpu-check.sh {{device}}
 
