@@ -14,13 +14,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_data::npy::write_f32;
 use fmseg_model::checkpoint_load::WeightSelection;
-use fmseg_model::flow::sampling::{Decode, FlowSamplerConfig};
-use fmseg_model::ode::{Solver, SolverConfig};
+use fmseg_model::flow::sampling::FlowSamplerConfig;
+use fmseg_model::ode::Solver;
 
 use super::model::{parse_guidance, read_tensor4};
 use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
-use crate::run::method::MethodConfig;
+use crate::run::method::{MethodConfig, flow_sampling};
+use crate::run::spec::SamplingSpec;
 
 /// `fmseg sample`.
 #[derive(Debug, Args)]
@@ -70,29 +71,21 @@ pub struct SampleArgs {
     pub device: DeviceArgs,
 }
 
-/// The flow sampler settings of the command line (the paper's defaults for absent flags).
+/// The flow sampler settings of the command line, through the same resolution as a YAML
+/// `sampling:` block (the paper's defaults for absent flags).
 fn flow_settings(args: &SampleArgs) -> Result<FlowSamplerConfig> {
-    let guidance = match &args.guidance {
-        Some(g) => parse_guidance(g)?,
-        None => 0.3,
+    let flags = SamplingSpec {
+        solver: args.solver,
+        steps: args.steps,
+        tol: args.tol,
+        guidance: args.guidance.as_deref().map(parse_guidance).transpose()?,
+        weights: None,
+        dropout_at_sampling: Some(args.dropout_at_sampling),
+        unquantised: Some(args.unquantised),
+        max_batch: Some(args.max_batch),
     };
-    let mut solver = SolverConfig::fixed(
-        args.solver.unwrap_or(Solver::Midpoint),
-        args.steps.unwrap_or(100),
-    );
-    solver.atol = args.tol.unwrap_or(1e-5);
-    solver.rtol = solver.atol;
-    Ok(FlowSamplerConfig {
-        solver,
-        guidance,
-        max_batch: args.max_batch,
-        decode: if args.unquantised {
-            Decode::Unquantised
-        } else {
-            Decode::Quantised
-        },
-        dropout_at_sampling: args.dropout_at_sampling,
-    })
+    flow_sampling(&flags)
+        .map_err(|e| input_error(format!("--{}: {}", e.field.replace('_', "-"), e.message)))
 }
 
 /// Runs `fmseg sample`: the folder's method (flow or a baseline) through the method registry.

@@ -70,8 +70,9 @@ pub enum LoadError {
     Flow(#[from] fmseg_model::flow::load::LoadError),
 }
 
-/// The flow sampler settings of a `sampling:` block (paper defaults for absent keys).
-fn flow_sampling(s: &SamplingSpec) -> Result<FlowSamplerConfig, FieldError> {
+/// The flow sampler settings of a `sampling:` block or of `fmseg sample`'s flags (paper
+/// defaults for absent keys); errors name the key.
+pub fn flow_sampling(s: &SamplingSpec) -> Result<FlowSamplerConfig, FieldError> {
     let solver = s.solver.unwrap_or(Solver::Midpoint);
     let steps = s.steps.unwrap_or(100);
     let tol = s.tol.unwrap_or(1e-5);
