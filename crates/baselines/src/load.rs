@@ -15,6 +15,7 @@ use fmseg_model::{MethodId, SegmentationSampler};
 
 use crate::common::objective::BaselineModel;
 use crate::common::params::import_params;
+use crate::common::passes::Batched;
 use crate::method::{BaselineConfig, BaselineOp};
 
 impl BaselineConfig {
@@ -39,15 +40,18 @@ impl BaselineConfig {
     }
 
     /// The trained model of `dir` with these settings as a sampler on `device` (a plain,
-    /// non-autodiff device), with `selection`'s weight file.
+    /// non-autodiff device), with `selection`'s weight file, drawing at most `max_batch` rows
+    /// per network pass ([`crate::common::passes`]).
     pub fn load_sampler(
         &self,
         dir: &Path,
         selection: WeightSelection,
+        max_batch: usize,
         device: &Device,
     ) -> Result<Box<dyn SegmentationSampler>, FolderError> {
         struct Load<'a> {
             weights: &'a Path,
+            max_batch: usize,
             device: &'a Device,
         }
         impl BaselineOp for Load<'_> {
@@ -58,12 +62,16 @@ impl BaselineConfig {
                 let tensors = read_safetensors(self.weights).map_err(|e| bad(e.to_string()))?;
                 let model = import_params(model, tensors, &self.weights.display().to_string())
                     .map_err(|e| bad(e.to_string()))?;
-                Ok(Box::new(model))
+                Ok(Box::new(Batched {
+                    model,
+                    max_batch: self.max_batch,
+                }))
             }
         }
         let weights = find_weights(dir, weight_candidates(selection))?;
         self.visit(Load {
             weights: &weights,
+            max_batch,
             device,
         })
     }

@@ -196,3 +196,17 @@ fn loss_falls_under_adam() {
     let (images, _) = support::batch(1, 1, &Device::flex());
     support::check_set(&model.valid().sample(images, 1, 0).unwrap(), [1, 1, 32, 32]);
 }
+
+#[test]
+fn pass_size_does_not_change_the_draws() {
+    let device = Device::flex();
+    for sampler in [DiffusionSampler::Ancestral, DiffusionSampler::Ddim] {
+        let config = CimdConfig {
+            sampler,
+            ..tiny(1, false)
+        };
+        let model = Cimd::new(&config, &device).unwrap();
+        let (images, _) = support::batch(3, 1, &device);
+        support::assert_pass_invariant(&model, images, 3);
+    }
+}

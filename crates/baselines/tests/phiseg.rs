@@ -243,3 +243,11 @@ fn paper_hierarchy_at_128_px_runs() {
     assert!(h.iter().all(|(_, v)| v.is_finite()), "{h:?}");
     support::check_set(&model.sample(images, 1, 0).unwrap(), [1, 1, 128, 128]);
 }
+
+#[test]
+fn pass_size_does_not_change_the_draws() {
+    let device = Device::flex();
+    let model = Phiseg::new(&tiny(1), &device).unwrap();
+    let (images, _) = support::batch(3, 1, &device);
+    support::assert_pass_invariant(&model, images, 4);
+}

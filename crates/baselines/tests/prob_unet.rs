@@ -196,3 +196,11 @@ fn reductions_differ_by_the_pixel_count() {
     assert!((sum[1].1 - 1024.0 * mean[1].1).abs() < 1e-3 * sum[1].1);
     assert!((sum[2].1 - mean[2].1).abs() < 1e-6);
 }
+
+#[test]
+fn pass_size_does_not_change_the_draws() {
+    let device = Device::flex();
+    let model = ProbUnet::new(&tiny(1), &device).unwrap();
+    let (images, _) = support::batch(3, 1, &device);
+    support::assert_pass_invariant(&model, images, 4);
+}

@@ -26,5 +26,7 @@ pub mod unet;
 pub use checkpoint_load::{CheckpointError, WeightSelection, load_official};
 pub use flow::sampling::{FlowSampler, FlowSamplerConfig};
 pub use ode::{Solver, SolverConfig, VelocityField};
-pub use sampler::{MethodId, SampleError, SampleSet, SegmentationSampler, seeded_normal};
+pub use sampler::{
+    MethodId, SampleError, SampleSet, SegmentationSampler, seeded_normal, seeded_normal_values,
+};
 pub use unet::{ConfigError, UNet, UNetConfig, WeightsError};

@@ -89,10 +89,15 @@ pub trait SegmentationSampler {
 /// A `[d0, d1, d2, d3]` tensor of standard normal draws from the seeded CPU generator of
 /// `(seed, stream)`, uploaded to `device`.
 pub fn seeded_normal(shape: [usize; 4], seed: u64, stream: u64, device: &Device) -> Tensor<4> {
-    let mut rng = Rng::for_item(seed, stream);
-    let len: usize = shape.iter().product();
-    let values: Vec<f32> = (0..len).map(|_| rng.normal() as f32).collect();
+    let values = seeded_normal_values(shape.iter().product(), seed, stream);
     Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// The first `len` standard normal draws of the seeded CPU generator of `(seed, stream)`, on the
+/// host: the values [`seeded_normal`] uploads, row-major.
+pub fn seeded_normal_values(len: usize, seed: u64, stream: u64) -> Vec<f32> {
+    let mut rng = Rng::for_item(seed, stream);
+    (0..len).map(|_| rng.normal() as f32).collect()
 }
 
 #[cfg(test)]

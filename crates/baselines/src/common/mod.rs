@@ -5,13 +5,14 @@
 mod blocks;
 pub mod objective;
 pub mod params;
+pub mod passes;
 
 pub(crate) use blocks::conv1x1;
 pub use blocks::{AxisAlignedEncoder, ConvBlock, ConvEncoder, tile_latent};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use fmseg_data::rng::Rng;
-use fmseg_model::{SampleError, SampleSet};
+use fmseg_model::SampleError;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -152,26 +153,4 @@ pub(crate) fn check_request(
         ));
     }
     Ok(())
-}
-
-/// Stacks `count` soft masks `[B, 1, H, W]` (values in [0, 1]) into a host [`SampleSet`].
-pub(crate) fn to_sample_set(
-    masks: Vec<Tensor<4>>,
-    nfe: usize,
-    seconds: f64,
-) -> Result<SampleSet, SampleError> {
-    let count = masks.len();
-    let stacked = Tensor::cat(masks, 1).clamp(0.0, 1.0); // [B, n, H, W]
-    let [b, n, h, w] = stacked.dims();
-    debug_assert_eq!(n, count);
-    let values = stacked
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| SampleError::Readback(format!("{e:?}")))?;
-    Ok(SampleSet {
-        masks: values,
-        shape: [b, n, h, w],
-        nfe,
-        seconds,
-    })
 }

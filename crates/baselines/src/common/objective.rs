@@ -13,11 +13,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::params::{export_params, import_params};
+use super::passes::PassSampler;
 use crate::{ConfigError, LossOutput};
 
 /// What a baseline model provides to [`BaselineObjective`], the experiment resolver and the
 /// folder loader (`crate::experiment`, `crate::load`): each is written once, generic over it.
-pub trait BaselineModel: Module + SegmentationSampler + Sized + 'static {
+pub trait BaselineModel: Module + SegmentationSampler + PassSampler + Sized + 'static {
     /// The method's serde config (unknown keys refused, explicit defaults).
     type Config: Serialize + DeserializeOwned + Clone + PartialEq + std::fmt::Debug;
     /// The method id.

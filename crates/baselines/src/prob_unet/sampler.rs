@@ -1,16 +1,52 @@
-//! Prob-UNet sampling (Kohl et al. 2018 §2, "Sampling"): features once, fcomb per sample.
+//! Prob-UNet sampling (Kohl et al. 2018 §2, "Sampling"): the U-Net features and the prior once
+//! per request, then `fcomb` on `z = μ_p + σ_p·ε` for every (image, sample) row, in batched
+//! passes ([`crate::common::passes`]).
 //!
-//! Sample `j` of a call uses `z = μ_p + σ_p·ε_j` with `ε_j = seeded_normal([B, K], seed, j)`, so
-//! the first `n` samples of a larger request are the same as an `n`-sample request.
-
-use std::time::Instant;
+//! Sample `j` uses `ε_j = seeded_normal([B, K], seed, j)`, so the first `n` samples of a larger
+//! request are the same as an `n`-sample request.
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
-use fmseg_model::{MethodId, SampleError, SampleSet, SegmentationSampler, seeded_normal};
+use fmseg_model::{MethodId, SampleError, SampleSet, SegmentationSampler};
 
 use super::model::ProbUnet;
-use crate::common::{check_request, to_sample_set};
+use crate::common::check_request;
+use crate::common::passes::{DEFAULT_MAX_BATCH, Pass, PassSampler, sample_in_passes};
+use crate::gaussian::DiagGaussian;
+
+impl PassSampler for ProbUnet {
+    /// The features `[B, F, H, W]` and the prior over `z` (`[B, K]`).
+    type Context = (Tensor<4>, DiagGaussian<2>);
+
+    fn method_id(&self) -> MethodId {
+        MethodId::ProbUnet
+    }
+
+    fn check(&self, images: &Tensor<4>, count: usize) -> Result<(), SampleError> {
+        let config = self.config();
+        check_request(images, count, config.image_channels, config.image_size)
+    }
+
+    fn prepare(&self, images: Tensor<4>) -> Self::Context {
+        (self.features(images.clone()), self.prior(images))
+    }
+
+    fn draw(&self, (features, prior): &Self::Context, pass: &Pass, seed: u64) -> Tensor<4> {
+        let k = self.config().latent_dim;
+        let device = features.device();
+        let noise = pass.noise([k, 1, 1], seed, |j| j as u64, &device);
+        let prior = DiagGaussian::new(
+            pass.select(prior.mean.clone()),
+            pass.select(prior.log_std.clone()),
+        );
+        let z = prior.rsample(noise.reshape([pass.rows(), k]));
+        sigmoid(self.decode(pass.select(features.clone()), z))
+    }
+
+    fn nfe(&self) -> usize {
+        1
+    }
+}
 
 impl SegmentationSampler for ProbUnet {
     fn method(&self) -> MethodId {
@@ -18,20 +54,6 @@ impl SegmentationSampler for ProbUnet {
     }
 
     fn sample(&self, images: Tensor<4>, count: usize, seed: u64) -> Result<SampleSet, SampleError> {
-        let start = Instant::now();
-        let config = self.config();
-        check_request(&images, count, config.image_channels, config.image_size)?;
-        let device = images.device();
-        let b = images.dims()[0];
-        let k = config.latent_dim;
-        let features = self.features(images.clone());
-        let prior = self.prior(images);
-        let masks = (0..count)
-            .map(|j| {
-                let noise = seeded_normal([b, k, 1, 1], seed, j as u64, &device).reshape([b, k]);
-                sigmoid(self.decode(features.clone(), prior.rsample(noise)))
-            })
-            .collect();
-        to_sample_set(masks, 1, start.elapsed().as_secs_f64())
+        sample_in_passes(self, images, count, seed, DEFAULT_MAX_BATCH)
     }
 }

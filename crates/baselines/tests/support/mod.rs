@@ -76,3 +76,27 @@ pub fn check_set(set: &SampleSet, shape: [usize; 4]) {
     assert!(set.nfe >= 1);
     assert!(set.seconds >= 0.0);
 }
+
+/// Asserts that drawing `count` samples of `images` in passes of 1, 3 and 64 rows gives the
+/// same masks (max |Δ| ≤ 1e-5: only the backend's summation order may differ) and that a
+/// request bounded by `max_batch` is refused when the bound is 0.
+pub fn assert_pass_invariant<M: fmseg_baselines::common::passes::PassSampler>(
+    model: &M,
+    images: Tensor<4>,
+    count: usize,
+) {
+    use fmseg_baselines::common::passes::sample_in_passes;
+    let reference = sample_in_passes(model, images.clone(), count, 11, 64).unwrap();
+    for max_batch in [1, 3] {
+        let set = sample_in_passes(model, images.clone(), count, 11, max_batch).unwrap();
+        assert_eq!(set.shape, reference.shape);
+        let worst = set
+            .masks
+            .iter()
+            .zip(&reference.masks)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "max_batch {max_batch}: max |Δ| {worst}");
+    }
+    assert!(sample_in_passes(model, images, count, 11, 0).is_err());
+}

@@ -19,7 +19,7 @@
 //!
 //! Results are in nats and in bits per pixel `−log p / (D·ln 2)`.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use fmseg_data::rng::Rng;
 use thiserror::Error;
 
@@ -169,13 +169,17 @@ impl<F: VelocityField> Augmented<'_, F> {
     }
 }
 
-/// Rows `start..start+k` of the D×D identity, `[k, D]`.
+/// Rows `start..start+k` of the D×D identity, `[k, D]`, built on the device: row index
+/// `start + r` compared with column index `c` (no host buffer of k·D floats, and no read-back
+/// as `one_hot`'s range check would do).
 fn basis(start: usize, k: usize, d: usize, device: &Device) -> Tensor<2> {
-    let mut values = vec![0.0f32; k * d];
-    for r in 0..k {
-        values[r * d + start + r] = 1.0;
-    }
-    Tensor::from_data(TensorData::new(values, [k, d]), device)
+    let rows = Tensor::<1, Int>::arange(start as i64..(start + k) as i64, device)
+        .reshape([k, 1])
+        .expand([k, d]);
+    let cols = Tensor::<1, Int>::arange(0..d as i64, device)
+        .reshape([1, d])
+        .expand([k, d]);
+    rows.equal(cols).float()
 }
 
 impl<F: VelocityField> VelocityField for Augmented<'_, F> {
@@ -273,4 +277,23 @@ pub fn log_likelihood(
         std_error: se,
         nfe: solution.nfe,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basis_rows_are_identity_rows() {
+        let device = Device::flex();
+        let got = basis(2, 3, 6, &device)
+            .into_data()
+            .iter::<f32>()
+            .collect::<Vec<_>>();
+        let mut want = vec![0.0f32; 18];
+        for r in 0..3 {
+            want[r * 6 + 2 + r] = 1.0;
+        }
+        assert_eq!(got, want);
+    }
 }

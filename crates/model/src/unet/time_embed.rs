@@ -31,10 +31,20 @@ pub fn timestep_frequencies(dim: usize) -> Vec<f32> {
 /// - `t`: `[B]`, raw flow time
 /// - returns `[B, dim]`: `[cos(t·f), sin(t·f)]`, plus one zero column when `dim` is odd
 pub fn timestep_embedding(t: Tensor<1>, dim: usize) -> Tensor<2> {
-    let device = t.device();
+    let freqs = frequency_row(dim, &t.device());
+    embed_with(t, freqs, dim)
+}
+
+/// The frequencies as a `[1, dim / 2]` row on `device`.
+fn frequency_row(dim: usize, device: &Device) -> Tensor<2> {
     let freqs = timestep_frequencies(dim);
     let half = freqs.len();
-    let freqs = Tensor::<2>::from_data(TensorData::new(freqs, [1, half]), &device);
+    Tensor::<2>::from_data(TensorData::new(freqs, [1, half]), device)
+}
+
+/// [`timestep_embedding`] with the frequency row `[1, dim / 2]` given.
+fn embed_with(t: Tensor<1>, freqs: Tensor<2>, dim: usize) -> Tensor<2> {
+    let device = t.device();
     let args = t.unsqueeze_dim::<2>(1) * freqs; // [B, half]
     let mut parts = vec![args.clone().cos(), args.sin()];
     if dim % 2 == 1 {
@@ -53,6 +63,9 @@ pub struct TimeEmbed {
     pub(crate) linear_out: Linear,
     /// C, the sinusoid width.
     pub(crate) model_channels: usize,
+    /// The sinusoid's frequencies `[1, C / 2]`, uploaded once with the module (a constant: not
+    /// a parameter, not exported, moved with the module).
+    pub(crate) freqs: Tensor<2>,
 }
 
 impl TimeEmbed {
@@ -63,6 +76,7 @@ impl TimeEmbed {
             linear_in: LinearConfig::new(model_channels, width).init(device),
             linear_out: LinearConfig::new(width, width).init(device),
             model_channels,
+            freqs: frequency_row(model_channels, device),
         }
     }
 
@@ -73,7 +87,7 @@ impl TimeEmbed {
     /// - `t`: `[B]`
     /// - returns (`[B, C]` sinusoid, `[B, 4C]` embedding)
     pub fn forward_with_sinusoid(&self, t: Tensor<1>) -> (Tensor<2>, Tensor<2>) {
-        let sinusoid = timestep_embedding(t, self.model_channels);
+        let sinusoid = embed_with(t, self.freqs.clone(), self.model_channels);
         let hidden = silu(self.linear_in.forward(sinusoid.clone()));
         (sinusoid, self.linear_out.forward(hidden))
     }

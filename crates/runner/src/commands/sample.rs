@@ -51,7 +51,7 @@ pub struct SampleArgs {
     /// Flow: CFG scale w (default 0.3), or `conditional` / `unconditional`.
     #[arg(long, allow_hyphen_values = true)]
     pub guidance: Option<String>,
-    /// Maximum ODE states per network pass.
+    /// Maximum rows per network pass (flow: ODE states; baselines: image × sample pairs).
     #[arg(long, default_value_t = 64)]
     pub max_batch: usize,
     /// Skip the official 1/255 quantisation of the decoded masks.

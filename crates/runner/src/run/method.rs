@@ -10,6 +10,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use fmseg_baselines::BaselineConfig;
+use fmseg_baselines::common::passes::DEFAULT_MAX_BATCH;
 use fmseg_baselines::experiment::resolve_baseline;
 use fmseg_data::FieldError;
 use fmseg_model::checkpoint_load::WeightSelection;
@@ -47,6 +48,8 @@ pub enum MethodConfig {
         weights: WeightSelection,
         /// CIMD's sampling-step override (checked at resolution, applied when loading).
         steps: Option<usize>,
+        /// Rows per network pass when sampling (`sampling.max_batch`, default 64).
+        max_batch: usize,
     },
 }
 
@@ -92,7 +95,7 @@ pub fn flow_sampling(s: &SamplingSpec) -> Result<FlowSamplerConfig, FieldError> 
     Ok(FlowSamplerConfig {
         solver,
         guidance,
-        max_batch: s.max_batch.unwrap_or(64),
+        max_batch: s.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
         decode: if s.unquantised.unwrap_or(false) {
             Decode::Unquantised
         } else {
@@ -161,13 +164,15 @@ impl MethodConfig {
             config,
             weights,
             steps: s.steps,
+            max_batch: s.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
         };
         Ok(ResolvedMethod { method, training })
     }
 
     /// The method of a trained model folder with the given sampling settings (`fmseg sample`):
     /// the flow model samples with `flow`; a baseline's config comes from its `config.json`,
-    /// with the step override applied (refused for methods without one).
+    /// with the step override applied (refused for methods without one) and `flow.max_batch`
+    /// as its pass bound.
     pub fn from_folder(
         dir: &Path,
         flow: FlowSamplerConfig,
@@ -191,6 +196,7 @@ impl MethodConfig {
                     config,
                     weights,
                     steps,
+                    max_batch: flow.max_batch,
                 })
             }
         }
@@ -274,6 +280,7 @@ impl MethodConfig {
                 config,
                 weights,
                 steps,
+                max_batch,
             } => {
                 let config = match steps {
                     Some(n) => config
@@ -281,7 +288,7 @@ impl MethodConfig {
                         .map_err(|m| FolderError::new(dir, m))?,
                     None => config.clone(),
                 };
-                config.load_sampler(dir, *weights, device)?
+                config.load_sampler(dir, *weights, *max_batch, device)?
             }
         })
     }

@@ -216,7 +216,8 @@ pub struct SamplingSpec {
     /// Flow: skip the official 1/255 quantisation (default off).
     #[serde(default)]
     pub unquantised: Option<bool>,
-    /// Maximum states per network pass (default 64; does not change results).
+    /// Maximum rows (ODE states, or baseline image × sample pairs) per network pass (default
+    /// 64; changes only the float summation order, not the draws).
     #[serde(default)]
     pub max_batch: Option<usize>,
 }
