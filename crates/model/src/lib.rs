@@ -19,6 +19,7 @@ pub mod experiment;
 pub mod flow;
 pub mod folder;
 pub mod ode;
+pub mod precision;
 pub mod sampler;
 pub mod training;
 pub mod unet;

@@ -258,3 +258,60 @@ fn unet_likelihood_is_finite_with_both_estimators() {
     assert!(exact.nats[0].is_finite() && hutch.nats[0].is_finite());
     assert!((exact.nats[0] - hutch.nats[0]).abs() < 5.0 * hutch.std_error[0] + 1e-3);
 }
+
+#[test]
+fn reduced_precision_tracks_f32() {
+    use fmseg_model::precision::Precision;
+    let Some((reference, images)) = sampler(cheap(Solver::Midpoint, 4)) else {
+        return;
+    };
+    let device = images.device();
+    let x = Tensor::<4>::random([2, 1, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+    let t = Tensor::<1>::from_data(TensorData::new(vec![0.25f32, 0.75], [2]), &device);
+    let v32 = reference
+        .unet()
+        .forward_cfg(x.clone(), t.clone(), images.clone(), 0.3)
+        .into_data()
+        .iter::<f32>()
+        .collect::<Vec<_>>();
+    let scale = v32.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+    let set32 = reference.sample(images.clone(), 2, 3).unwrap();
+    // bf16 keeps 8 mantissa bits, f16 11: relative velocity error bounds with margin.
+    for (precision, bound) in [(Precision::Bf16, 0.05f32), (Precision::F16, 0.01)] {
+        let (low, _) = sampler(FlowSamplerConfig {
+            precision,
+            ..cheap(Solver::Midpoint, 4)
+        })
+        .unwrap();
+        assert_eq!(low.unet().compute_dtype(), precision.dtype());
+        let v = low
+            .unet()
+            .forward_cfg(x.clone(), t.clone(), images.clone(), 0.3);
+        assert_eq!(
+            v.dtype(),
+            burn::tensor::DType::F32,
+            "the velocity comes back in f32"
+        );
+        let worst = v
+            .into_data()
+            .iter::<f32>()
+            .zip(&v32)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        println!("{precision}: max |Δv| {worst} of max |v| {scale}");
+        assert!(
+            worst <= bound * scale,
+            "{precision}: max |Δv| {worst}, |v| ≤ {scale}"
+        );
+        let set = low.sample(images.clone(), 2, 3).unwrap();
+        let mean = set
+            .masks
+            .iter()
+            .zip(&set32.masks)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / set.masks.len() as f32;
+        println!("{precision}: mean |Δmask| {mean}");
+        assert!(mean < 0.02, "{precision}: mean |Δmask| {mean}");
+    }
+}

@@ -126,6 +126,40 @@ fn each_baseline_trains_samples_and_evaluates_through_the_cli() {
             &s,
         ]));
         assert!(err.contains(method) && err.contains("NFE"), "{err}");
+        // One row per network pass draws the same samples; bf16 is the flow model's only.
+        let one = dir.path().join(format!("{method}-mb1.npy"));
+        let base = [
+            "sample",
+            "--checkpoint",
+            &o,
+            "--images",
+            &images,
+            "--count",
+            "3",
+        ];
+        let mut args = base.to_vec();
+        args.extend([
+            "--seed",
+            "1",
+            "--max-batch",
+            "1",
+            "--out",
+            one.to_str().unwrap(),
+        ]);
+        ok(&fmseg(&args));
+        let read = |p: &Path| match fmseg_data::npy::NpyArray::read(p).unwrap().data {
+            fmseg_data::npy::NpyData::F32(v) => v,
+            other => panic!("not f32: {other:?}"),
+        };
+        let worst = read(&one)
+            .iter()
+            .zip(&read(&samples))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-5, "{method}: --max-batch 1 differs by {worst}");
+        let mut args = base.to_vec();
+        args.extend(["--precision", "bf16", "--out", one.to_str().unwrap()]);
+        assert_eq!(fmseg(&args).status.code(), Some(2), "{method}: --precision");
         let eval = fmseg(&[
             "evaluate",
             "--samples",

@@ -145,6 +145,55 @@ fn sample_writes_soft_masks_for_every_image() {
     let (shape, v) = floats(&out);
     assert_eq!(shape, [2, 4, 32, 32]);
     assert!(v.iter().all(|x| (0.0..=1.0).contains(x)));
+    // bf16 on the CPU: the same draws within bf16's rounding; an unknown precision is exit 2.
+    let low = tmp.path().join("bf16.npy");
+    let args = |precision: &'static str, path: &Path| {
+        let mut a: Vec<String> = [
+            "sample",
+            "--checkpoint",
+            dir.to_str().unwrap(),
+            "--images",
+            &images,
+            "--count",
+            "4",
+            "--solver",
+            "midpoint",
+            "--steps",
+            "10",
+            "--seed",
+            "3",
+            "--out",
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend([
+            path.display().to_string(),
+            "--precision".into(),
+            precision.into(),
+        ]);
+        a
+    };
+    let run = fmseg(
+        &args("bf16", &low)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (_, w) = floats(&low);
+    let mean = v.iter().zip(&w).map(|(a, b)| (a - b).abs()).sum::<f32>() / v.len() as f32;
+    assert!(mean < 0.02, "bf16 mean |Δ| {mean}");
+    let run = fmseg(
+        &args("fp8", &low)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(run.status.code(), Some(2));
 }
 
 #[test]

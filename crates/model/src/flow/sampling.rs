@@ -32,6 +32,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::ode::{OdeError, SolverConfig, VelocityField, solve};
+use crate::precision::{Precision, cast_module};
 use crate::sampler::{MethodId, SampleError, SampleSet, SegmentationSampler, seeded_normal};
 use crate::unet::UNet;
 
@@ -58,6 +59,9 @@ pub struct FlowSamplerConfig {
     pub decode: Decode,
     /// Keep dropout active while sampling (the released-script quirk; see the module docs).
     pub dropout_at_sampling: bool,
+    /// The network's float type ([`crate::precision`]; the ODE state stays f32).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl Default for FlowSamplerConfig {
@@ -68,6 +72,7 @@ impl Default for FlowSamplerConfig {
             max_batch: 64,
             decode: Decode::Quantised,
             dropout_at_sampling: false,
+            precision: Precision::F32,
         }
     }
 }
@@ -127,8 +132,10 @@ pub struct FlowSampler {
 }
 
 impl FlowSampler {
-    /// A sampler over a network that lives on a non-autodiff device.
+    /// A sampler over a network that lives on a non-autodiff device; the network is cast to
+    /// `config.precision` (check the device first with [`Precision::check`]).
     pub fn new(unet: UNet, config: FlowSamplerConfig) -> Self {
+        let unet = cast_module(unet, config.precision);
         Self { unet, config }
     }
 

@@ -16,7 +16,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::norm::group_norm;
+use super::norm::{group_norm, normed};
 use super::plan::AttentionPlan;
 
 /// One attention block over C channels.
@@ -59,9 +59,7 @@ impl AttentionBlock {
         let [b, c, h, w] = x.dims();
         let (heads, t) = (self.heads, h * w);
         let d = c / heads;
-        let tokens = self
-            .norm
-            .forward(x.clone())
+        let tokens = normed(&self.norm, x.clone())
             .reshape([b, c, t])
             .swap_dims(1, 2); // [B, T, C]
         let qkv = self.qkv.forward(tokens); // [B, T, 3C]

@@ -8,12 +8,14 @@
 use burn::module::Module;
 use burn::nn::GroupNorm;
 use burn::nn::conv::Conv2d;
-use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
+use burn::tensor::{FloatDType, Tensor};
 
 use super::blocks::{DecoderBlock, EncoderBlock, MiddleBlock};
 use super::config::UNetConfig;
+use super::norm::normed;
 use super::time_embed::TimeEmbed;
+use crate::precision::to_dtype;
 
 /// The conditional flow-matching velocity U-Net.
 #[derive(Module, Debug)]
@@ -97,8 +99,16 @@ impl UNet {
 
     fn run(&self, x_t: Tensor<4>, t: Tensor<1>, image: Tensor<4>) -> Tensor<4> {
         self.check_inputs(&x_t, &t, &image);
+        let io = FloatDType::from(x_t.dtype());
         let emb = self.time_embed.forward(t);
-        self.body(Tensor::cat(vec![x_t, image], 1), emb, None)
+        let input = to_dtype(Tensor::cat(vec![x_t, image], 1), self.compute_dtype());
+        to_dtype(self.body(input, emb, None), io)
+    }
+
+    /// The float type of the parameters (f32 unless cast by [`crate::precision::cast_module`]);
+    /// inputs are cast to it on entry and the velocity back to the inputs' type.
+    pub fn compute_dtype(&self) -> FloatDType {
+        FloatDType::from(self.stem.weight.val().dtype())
     }
 
     /// Stem, encoder, middle, decoder and output head on the concatenated input.
@@ -129,7 +139,7 @@ impl UNet {
             h = block.forward(h, skip, emb_act.clone());
             record(&|| format!("output_blocks.{j}"), &h);
         }
-        self.out_conv.forward(silu(self.out_norm.forward(h)))
+        self.out_conv.forward(silu(normed(&self.out_norm, h)))
     }
 
     fn check_inputs(&self, x_t: &Tensor<4>, t: &Tensor<1>, image: &Tensor<4>) {

@@ -1,10 +1,13 @@
 //! GroupNorm(32, eps 1e-5, affine) as guided-diffusion's `normalization()` / `GroupNorm32`.
 //!
-//! The official layer normalises in float32 whatever the activation dtype; this crate runs in
-//! float32 throughout, so burn's `GroupNorm` is used directly.
+//! The official layer normalises in float32 whatever the activation dtype; [`normed`] does the
+//! same when the network computes in bf16 or f16 ([`crate::precision`]: the norms' parameters
+//! stay f32), and is burn's `GroupNorm` itself in f32.
 
 use burn::nn::{GroupNorm, GroupNormConfig};
-use burn::tensor::Device;
+use burn::tensor::{DType, Device, FloatDType, Tensor};
+
+use crate::precision::to_dtype;
 
 /// Number of groups of every GroupNorm in the network.
 pub const GROUPS: usize = 32;
@@ -22,6 +25,19 @@ pub fn group_norm(channels: usize, device: &Device) -> GroupNorm {
     GroupNormConfig::new(GROUPS, channels)
         .with_epsilon(EPSILON)
         .init(device)
+}
+
+/// `norm(x)` normalised in f32 and returned in `x`'s float type (`GroupNorm32`).
+///
+/// # Shapes
+/// `x`: `[B, C, H, W]` → `[B, C, H, W]`.
+pub fn normed(norm: &GroupNorm, x: Tensor<4>) -> Tensor<4> {
+    let dtype = x.dtype();
+    if dtype == DType::F32 {
+        return norm.forward(x);
+    }
+    let out = norm.forward(to_dtype(x, FloatDType::F32));
+    to_dtype(out, FloatDType::from(dtype))
 }
 
 #[cfg(test)]

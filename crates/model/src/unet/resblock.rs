@@ -13,7 +13,7 @@ use burn::nn::{
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
 
-use super::norm::group_norm;
+use super::norm::{group_norm, normed};
 use super::plan::ResPlan;
 
 /// 3×3 conv with padding 1, optionally zero-initialised (the official `zero_module`).
@@ -87,7 +87,7 @@ impl ResBlock {
     /// - `emb_act`: `[B, 4C]`
     /// - returns `[B, C_out, H, W]`
     pub fn forward(&self, x: Tensor<4>, emb_act: Tensor<2>) -> Tensor<4> {
-        let h = self.in_conv.forward(silu(self.in_norm.forward(x.clone())));
+        let h = self.in_conv.forward(silu(normed(&self.in_norm, x.clone())));
         let [batch, channels, _, _] = h.dims();
         let e = self.emb_proj.forward(emb_act);
         let e_width = e.dims()[1];
@@ -95,9 +95,9 @@ impl ResBlock {
         let h = if self.scale_shift {
             let scale = e.clone().narrow(1, 0, channels); // [B, C_out, 1, 1]
             let shift = e.narrow(1, channels, channels); // [B, C_out, 1, 1]
-            self.out_norm.forward(h) * (scale + 1.0) + shift
+            normed(&self.out_norm, h) * (scale + 1.0) + shift
         } else {
-            self.out_norm.forward(h + e)
+            normed(&self.out_norm, h + e)
         };
         let h = self.out_conv.forward(self.dropout.forward(silu(h)));
         match &self.skip {

@@ -10,7 +10,9 @@
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::silu;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+
+use crate::precision::to_dtype;
 
 /// `max_period` of the official sinusoid.
 pub const MAX_PERIOD: f64 = 10_000.0;
@@ -88,7 +90,9 @@ impl TimeEmbed {
     /// - returns (`[B, C]` sinusoid, `[B, 4C]` embedding)
     pub fn forward_with_sinusoid(&self, t: Tensor<1>) -> (Tensor<2>, Tensor<2>) {
         let sinusoid = embed_with(t, self.freqs.clone(), self.model_channels);
-        let hidden = silu(self.linear_in.forward(sinusoid.clone()));
+        // The sinusoid stays in the time's f32; the MLP runs in its weights' type.
+        let weights = FloatDType::from(self.linear_in.weight.val().dtype());
+        let hidden = silu(self.linear_in.forward(to_dtype(sinusoid.clone(), weights)));
         (sinusoid, self.linear_out.forward(hidden))
     }
 

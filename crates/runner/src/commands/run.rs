@@ -68,6 +68,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Ok(());
     }
     let device = select_device(&args.device, &prepared, &args.experiment)?;
+    check_precision(&prepared, &device, &args.experiment)?;
     eprintln!("device: {}", device.name);
     prepared.write_plan()?;
     let ran = prepared.run_cells(args.cell.as_deref(), &device)?;
@@ -102,6 +103,29 @@ fn select_device(
     experiment: &std::path::Path,
 ) -> Result<crate::backend::SelectedDevice> {
     args.select(prepared.device.map(|d| (d, experiment)))
+}
+
+/// Refuses, before any work, a method whose `sampling.precision` the device cannot compute in.
+fn check_precision(
+    prepared: &Prepared,
+    device: &crate::backend::SelectedDevice,
+    experiment: &std::path::Path,
+) -> Result<()> {
+    for cell in &prepared.cells {
+        if let Some(method) = cell.method() {
+            method
+                .precision()
+                .check(&device.device, &device.name)
+                .map_err(|e| {
+                    input_error(format!(
+                        "{}: method `{}`: sampling.precision: {e}",
+                        experiment.display(),
+                        cell.planned.label
+                    ))
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// `fmseg sweep`.

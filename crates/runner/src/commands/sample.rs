@@ -16,6 +16,7 @@ use fmseg_data::npy::write_f32;
 use fmseg_model::checkpoint_load::WeightSelection;
 use fmseg_model::flow::sampling::FlowSamplerConfig;
 use fmseg_model::ode::Solver;
+use fmseg_model::precision::Precision;
 
 use super::model::{parse_guidance, read_tensor4};
 use crate::cli::DeviceArgs;
@@ -60,6 +61,10 @@ pub struct SampleArgs {
     /// Released-script quirk: keep dropout active while sampling (use with --raw-weights).
     #[arg(long)]
     pub dropout_at_sampling: bool,
+    /// Flow: the network's float type, f32 (default), bf16 or f16; the ODE state stays f32.
+    /// Refused on a device that cannot compute in it.
+    #[arg(long)]
+    pub precision: Option<Precision>,
     /// Use raw instead of EMA weights when the checkpoint holds both.
     #[arg(long)]
     pub raw_weights: bool,
@@ -83,6 +88,7 @@ fn flow_settings(args: &SampleArgs) -> Result<FlowSamplerConfig> {
         dropout_at_sampling: Some(args.dropout_at_sampling),
         unquantised: Some(args.unquantised),
         max_batch: Some(args.max_batch),
+        precision: args.precision,
     };
     flow_sampling(&flags)
         .map_err(|e| input_error(format!("--{}: {}", e.field.replace('_', "-"), e.message)))
@@ -110,6 +116,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             ("--guidance", args.guidance.is_some()),
             ("--dropout-at-sampling", args.dropout_at_sampling),
             ("--unquantised", args.unquantised),
+            (
+                "--precision",
+                args.precision.is_some_and(|p| p != Precision::F32),
+            ),
         ];
         if let Some((flag, _)) = flow_only.iter().find(|(_, set)| *set) {
             return Err(input_error(format!(
@@ -119,6 +129,10 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         }
     }
     let device = args.device.select(None)?;
+    method
+        .precision()
+        .check(&device.device, &device.name)
+        .map_err(|e| input_error(format!("--precision: {e}")))?;
     let sampler = method
         .load_sampler(&args.checkpoint, &device.device)
         .map_err(input_error)?;

@@ -21,6 +21,7 @@ use fmseg_model::flow::load::read_objective;
 use fmseg_model::flow::sampling::{Decode, FlowSamplerConfig};
 use fmseg_model::folder::{FolderError, folder_method};
 use fmseg_model::ode::SolverConfig;
+use fmseg_model::precision::Precision;
 use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train};
 use fmseg_model::{MethodId, SegmentationSampler, Solver};
 use serde_json::{Value, json};
@@ -102,6 +103,7 @@ pub fn flow_sampling(s: &SamplingSpec) -> Result<FlowSamplerConfig, FieldError> 
             Decode::Quantised
         },
         dropout_at_sampling: s.dropout_at_sampling.unwrap_or(false),
+        precision: s.precision.unwrap_or_default(),
     })
 }
 
@@ -113,6 +115,10 @@ fn refuse_flow_keys(s: &SamplingSpec, method: MethodId) -> Result<(), FieldError
         ("guidance", s.guidance.is_some()),
         ("dropout_at_sampling", s.dropout_at_sampling.is_some()),
         ("unquantised", s.unquantised.is_some()),
+        (
+            "precision",
+            s.precision.is_some_and(|p| p != Precision::F32),
+        ),
     ] {
         if set {
             return Err(FieldError::new(
@@ -202,6 +208,14 @@ impl MethodConfig {
         }
     }
 
+    /// The float type the method samples in (baselines: f32).
+    pub fn precision(&self) -> Precision {
+        match self {
+            Self::Flow { sampling, .. } => sampling.precision,
+            Self::Baseline { .. } => Precision::F32,
+        }
+    }
+
     /// The method id.
     pub fn id(&self) -> MethodId {
         match self {
@@ -229,7 +243,7 @@ impl MethodConfig {
                 sampling, weights, ..
             } => {
                 let solver = sampling.solver;
-                json!({
+                let mut key = json!({
                     "solver": solver.solver.name(),
                     "steps": solver.steps,
                     "tol": if solver.solver == Solver::Dopri5 { json!(solver.atol) } else { Value::Null },
@@ -237,7 +251,11 @@ impl MethodConfig {
                     "weights": weights,
                     "dropout_at_sampling": sampling.dropout_at_sampling,
                     "unquantised": sampling.decode == Decode::Unquantised,
-                })
+                });
+                if sampling.precision != Precision::F32 {
+                    key["precision"] = json!(sampling.precision); // f32 keys stay as before
+                }
+                key
             }
             Self::Baseline { weights, steps, .. } => json!({ "weights": weights, "steps": steps }),
         }
@@ -291,5 +309,52 @@ impl MethodConfig {
                 config.load_sampler(dir, *weights, *max_batch, device)?
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(yaml: &str) -> Result<ResolvedMethod, FieldError> {
+        let entry: MethodEntry = serde_yaml::from_str(yaml).unwrap();
+        let training: TrainingSpec = serde_yaml::from_value(entry.training.clone()).unwrap();
+        let shape = DataShape {
+            channels: 1,
+            size: 32,
+            train_count: 8,
+        };
+        MethodConfig::resolve(&entry, &training, shape)
+    }
+
+    const FLOW: &str = "method: flow\nmodel: { preset: cpu-small, channel_mult: [1, 2], attention_resolutions: [] }\ntraining: { steps: 1, batch_size: 2 }\n";
+
+    #[test]
+    fn precision_enters_the_key_only_when_reduced() {
+        let f32 = resolve(FLOW).unwrap().method;
+        assert_eq!(f32.precision(), Precision::F32);
+        assert!(f32.sampling_json().get("precision").is_none());
+        let bf16 = resolve(&format!("{FLOW}sampling: {{ precision: bf16 }}\n"))
+            .unwrap()
+            .method;
+        assert_eq!(bf16.precision(), Precision::Bf16);
+        assert_eq!(bf16.sampling_json()["precision"], "bf16");
+        // An explicit f32 is the default and keeps the key.
+        let explicit = resolve(&format!("{FLOW}sampling: {{ precision: f32 }}\n")).unwrap();
+        assert_eq!(explicit.method.sampling_json(), f32.sampling_json());
+    }
+
+    #[test]
+    fn baselines_refuse_reduced_precision_naming_the_field() {
+        let text = "method: prob-unet\ntraining: { steps: 1, batch_size: 2 }\n";
+        let err = resolve(&format!("{text}sampling: {{ precision: f16 }}\n")).unwrap_err();
+        assert_eq!(err.field, "sampling.precision");
+        let ok = resolve(&format!(
+            "{text}sampling: {{ precision: f32, max_batch: 7 }}\n"
+        ));
+        match ok.unwrap().method {
+            MethodConfig::Baseline { max_batch, .. } => assert_eq!(max_batch, 7),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use fmseg_data::formats::SourceFormat;
 use fmseg_data::synth::SynthPreset;
 use fmseg_model::checkpoint_load::WeightSelection;
+use fmseg_model::precision::Precision;
 use fmseg_model::{MethodId, Solver};
 use serde::{Deserialize, Serialize};
 
@@ -220,6 +221,10 @@ pub struct SamplingSpec {
     /// 64; changes only the float summation order, not the draws).
     #[serde(default)]
     pub max_batch: Option<usize>,
+    /// Flow: the network's float type, `f32` (default), `bf16` or `f16`; the ODE state stays
+    /// f32. Refused where the device cannot compute in it.
+    #[serde(default)]
+    pub precision: Option<Precision>,
 }
 
 /// `format:` of a real dataset: a layout name, or `auto` (detect only).
