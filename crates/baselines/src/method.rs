@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use fmseg_data::FieldError;
 use fmseg_model::MethodId;
 use fmseg_model::dataset::TrainSource;
-use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train};
+use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train_on};
 
 use crate::cimd::{Cimd, CimdConfig};
 use crate::common::objective::{BaselineModel, BaselineObjective};
@@ -135,7 +135,8 @@ impl BaselineConfig {
         self.visit(Steps(steps))
     }
 
-    /// Trains this model with the shared loop into `out` (`device` is an autodiff device);
+    /// Trains this model with the shared loop into `out` on `devices` (autodiff devices;
+    /// several = data parallel);
     /// `meta` is merged into the folder's `config.json`.
     pub fn train(
         &self,
@@ -143,7 +144,7 @@ impl BaselineConfig {
         meta: &serde_json::Value,
         source: &dyn TrainSource,
         out: &Path,
-        device: &Device,
+        devices: &[Device],
         resume: bool,
     ) -> Result<TrainSummary, TrainError> {
         struct Train<'a> {
@@ -151,20 +152,20 @@ impl BaselineConfig {
             meta: &'a serde_json::Value,
             source: &'a dyn TrainSource,
             out: &'a Path,
-            device: &'a Device,
+            devices: &'a [Device],
             resume: bool,
         }
         impl BaselineOp for Train<'_> {
             type Output = Result<TrainSummary, TrainError>;
             fn apply<M: BaselineModel>(self, config: &M::Config) -> Self::Output {
                 let objective = BaselineObjective::<M>::new(config.clone());
-                train(
+                train_on(
                     &objective,
                     self.source,
                     self.training,
                     self.meta,
                     self.out,
-                    self.device,
+                    self.devices,
                     self.resume,
                 )
             }
@@ -174,7 +175,7 @@ impl BaselineConfig {
             meta,
             source,
             out,
-            device,
+            devices,
             resume,
         })
     }

@@ -156,5 +156,56 @@ pub struct Batch {
     pub flipped: Vec<bool>,
 }
 
+impl Batch {
+    /// The batch split into `n` contiguous shards whose sizes differ by at most one (the first
+    /// `B mod n` one larger); `n` is clamped to `1..=B`.
+    pub fn shards(&self, n: usize) -> Vec<Batch> {
+        let [b, c, h, w] = self.shape;
+        let n = n.clamp(1, b.max(1));
+        let (image, mask) = (c * h * w, h * w);
+        let mut start = 0;
+        (0..n)
+            .map(|k| {
+                let len = b / n + usize::from(k < b % n);
+                let rows = start..start + len;
+                start += len;
+                Batch {
+                    images: self.images[rows.start * image..rows.end * image].to_vec(),
+                    masks: self.masks[rows.start * mask..rows.end * mask].to_vec(),
+                    shape: [len, c, h, w],
+                    indices: self.indices[rows.clone()].to_vec(),
+                    raters: self.raters[rows.clone()].to_vec(),
+                    flipped: self.flipped[rows].to_vec(),
+                }
+            })
+            .collect()
+    }
+}
+
 mod builder;
 pub use builder::BatchBuilder;
+
+#[cfg(test)]
+mod shard_tests {
+    use super::Batch;
+
+    #[test]
+    fn shards_are_contiguous_and_differ_by_at_most_one() {
+        let b = 7;
+        let batch = Batch {
+            images: (0..b * 2).map(|v| v as f32).collect(),
+            masks: (0..b).map(|v| v as f32).collect(),
+            shape: [b, 2, 1, 1],
+            indices: (10..10 + b).collect(),
+            raters: vec![0; b],
+            flipped: vec![false; b],
+        };
+        let shards = batch.shards(3);
+        let sizes: Vec<usize> = shards.iter().map(|s| s.shape[0]).collect();
+        assert_eq!(sizes, vec![3, 2, 2]);
+        assert_eq!(shards[1].indices, vec![13, 14]);
+        assert_eq!(shards[1].images, vec![6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(shards[2].masks, vec![5.0, 6.0]);
+        assert_eq!(batch.shards(20).len(), 7, "at most one shard per row");
+    }
+}

@@ -240,3 +240,135 @@ fn condition_drop_zeroes_whole_batches_or_single_samples() {
     obj.cfg_drop_prob = 0.0;
     assert_eq!(obj.draw_inputs(&batch, &mut rng).3, batch.images);
 }
+
+/// The flow loss computed row by row, each row's noise from its own item's generator: a loss
+/// whose value does not depend on how the batch is split.
+struct PerRow {
+    inner: FlowMatching,
+}
+
+impl Objective for PerRow {
+    type Model = UNet;
+    fn name(&self) -> &'static str {
+        "per-row"
+    }
+    fn init_model(&self, device: &Device) -> Result<UNet, TrainError> {
+        self.inner.init_model(device)
+    }
+    fn loss(&self, model: &UNet, batch: &Batch, _rng: &mut Rng, device: &Device) -> Tensor<1> {
+        let rows = batch.shards(batch.shape[0]);
+        let n = rows.len() as f64;
+        let terms: Vec<Tensor<1>> = rows
+            .iter()
+            .map(|row| {
+                let mut rng = Rng::for_item(9, row.indices[0] as u64);
+                self.inner.loss(model, row, &mut rng, device)
+            })
+            .collect();
+        Tensor::cat(terms, 0).sum().div_scalar(n)
+    }
+    fn export(&self, model: &UNet) -> Result<Vec<NamedTensor>, TrainError> {
+        self.inner.export(model)
+    }
+    fn import(&self, m: UNet, t: Vec<NamedTensor>, s: &str) -> Result<UNet, TrainError> {
+        self.inner.import(m, t, s)
+    }
+    fn describe(&self) -> serde_json::Value {
+        self.inner.describe()
+    }
+}
+
+#[test]
+fn shard_gradients_sum_to_the_full_batch_gradient() {
+    use burn::optim::{GradientsParams, SgdConfig};
+    use fmseg_model::training::parallel::shard_gradients;
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex().autodiff();
+    let obj = PerRow {
+        inner: objective(0.0),
+    };
+    let builder = BatchBuilder {
+        batch_size: 5,
+        flip: false,
+        seed: 0,
+    };
+    let batch = builder.build(&source(8), 0, &mut Rng::for_item(0, 0));
+    let mut sgd = SgdConfig::new().init();
+    // One full-batch step first, so that every layer (not only the zero-initialised output
+    // convolution) has a gradient.
+    let model = obj.init_model(&device).unwrap();
+    let loss = obj.loss(&model, &batch, &mut Rng::for_item(0, 1), &device);
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let model = sgd.step(0.1, model, grads);
+    let full_loss = obj.loss(&model, &batch, &mut Rng::for_item(0, 1), &device);
+    let full_value = full_loss.clone().into_scalar::<f32>();
+    let full = GradientsParams::from_grads(full_loss.backward(), &model);
+    let devices = [device.clone(), device.clone(), device.clone()];
+    let (sharded, loss) =
+        shard_gradients(&obj, &model, &batch, &mut Rng::for_item(0, 1), &devices, 0);
+    let value = loss.into_scalar::<f32>();
+    assert!(
+        (value - full_value).abs() <= 1e-5 * full_value.abs(),
+        "{value} vs {full_value}"
+    );
+    let a = obj.export(&sgd.step(1.0, model.clone(), full)).unwrap();
+    let b = obj.export(&sgd.step(1.0, model.clone(), sharded)).unwrap();
+    let before = obj.export(&model).unwrap();
+    let mut moved = 0usize;
+    for ((ka, _, va), ((_, _, vb), (_, _, v0))) in a.iter().zip(b.iter().zip(&before)) {
+        for ((x, y), z) in va.iter().zip(vb).zip(v0) {
+            let step = (x - z).abs();
+            moved += usize::from(step > 0.0);
+            assert!(
+                (x - y).abs() <= 1e-5 + 1e-3 * step,
+                "{ka}: {x} vs {y} (step {step})"
+            );
+        }
+    }
+    assert!(moved > 1000, "only {moved} parameters moved");
+}
+
+#[test]
+fn data_parallel_training_runs_over_several_devices() {
+    use fmseg_model::training::train_on;
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::flex().autodiff();
+    let meta = serde_json::json!({});
+    let cfg = config(3, 2);
+    let devices = [device.clone(), device.clone()];
+    let summary = train_on(
+        &objective(0.1),
+        &source(8),
+        &cfg,
+        &meta,
+        dir.path(),
+        &devices,
+        false,
+    )
+    .unwrap();
+    assert_eq!(summary.steps, 3);
+    assert!(summary.final_loss.is_finite());
+    assert!(dir.path().join("model.safetensors").is_file());
+    assert_eq!(losses(dir.path()).len(), 3);
+    let too_many = vec![device; 5];
+    let err = train_on(
+        &objective(0.0),
+        &source(8),
+        &cfg,
+        &meta,
+        dir.path(),
+        &too_many,
+        false,
+    );
+    assert!(
+        matches!(
+            err,
+            Err(TrainError::Config {
+                field: "devices",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

@@ -135,6 +135,27 @@ impl SelectedDevice {
     }
 }
 
+/// The autodiff devices a model trains on and their names joined by `,`: `choices`
+/// (`training.devices`, data parallel) when given, else the run's device.
+pub fn training_devices(
+    choices: &[DeviceChoice],
+    run: &SelectedDevice,
+) -> Result<(Vec<Device>, String), DeviceError> {
+    if choices.is_empty() {
+        return Ok((vec![run.device.clone().autodiff()], run.name.clone()));
+    }
+    let selected = choices
+        .iter()
+        .map(|&c| select(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+    let names = names.join(",");
+    Ok((
+        selected.into_iter().map(|s| s.device.autodiff()).collect(),
+        names,
+    ))
+}
+
 /// The device of the first of `flag`, `$FMSEG_DEVICE` and `file` that is given (else `auto`).
 /// A malformed `$FMSEG_DEVICE` is an error naming the variable.
 pub fn resolve_choice(

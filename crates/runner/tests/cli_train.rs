@@ -171,3 +171,40 @@ fn trains_on_a_real_dataset_block() {
         assert!(err.contains("--features cuda"), "{err}");
     }
 }
+
+#[test]
+fn training_devices_shard_the_batch_or_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |devices: &str| {
+        SPEC.replace("STEPS", "2").replace(
+            "batch_size: 4",
+            &format!("batch_size: 4, devices: {devices}"),
+        )
+    };
+    // Two data-parallel shards (both on the CPU here: the mechanism, not a speed-up).
+    let spec = write_spec(dir.path(), "dp.yaml", &with("[cpu, cpu]"));
+    let out = dir.path().join("dp");
+    let o = train(&spec, &out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("on cpu,cpu"), "{stderr}");
+    assert!(out.join("model.safetensors").is_file());
+    for (devices, needle) in [
+        ("[]", "training.devices"),
+        ("[cpu, cpu, cpu, cpu, cpu]", "training.devices"),
+        ("[tpu]", "training.devices"),
+    ] {
+        let spec = write_spec(dir.path(), "bad.yaml", &with(devices));
+        let o = train(&spec, &dir.path().join("bad"), &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{devices}: {stderr}");
+        assert!(stderr.contains(needle), "{devices}: {stderr}");
+    }
+    if !cfg!(feature = "cuda") {
+        let spec = write_spec(dir.path(), "cuda.yaml", &with("[cuda:0, cuda:1]"));
+        let o = train(&spec, &dir.path().join("cuda"), &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--features cuda"), "{stderr}");
+    }
+}

@@ -20,6 +20,7 @@
 mod checkpoint;
 mod config;
 mod error;
+pub mod parallel;
 mod run;
 
 use burn::module::Module;
@@ -29,7 +30,7 @@ use fmseg_data::rng::Rng;
 pub use checkpoint::{CheckpointState, latest_checkpoint};
 pub use config::TrainConfig;
 pub use error::TrainError;
-pub use run::{TrainSummary, train};
+pub use run::{TrainSummary, train, train_on};
 
 use crate::dataset::Batch;
 use crate::unet::NamedTensor;

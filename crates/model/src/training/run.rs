@@ -17,6 +17,7 @@ use super::checkpoint::{
     CheckpointParts, CheckpointState, assign_param_ids, latest_checkpoint, param_ids, read_state,
     save_checkpoint, write_safetensors_atomic,
 };
+use super::parallel::shard_gradients;
 use super::{Objective, TrainConfig, TrainError};
 use crate::dataset::{BatchBuilder, TrainSource};
 use crate::ema_device::DeviceEma;
@@ -158,7 +159,46 @@ pub fn train<O: Objective>(
     device: &Device,
     resume: bool,
 ) -> Result<TrainSummary, TrainError> {
+    train_on(
+        objective,
+        source,
+        config,
+        metadata,
+        out,
+        std::slice::from_ref(device),
+        resume,
+    )
+}
+
+/// [`train`] with synchronous data parallelism over `devices` (autodiff devices; the model,
+/// the optimiser and the EMA live on `devices[0]`; [`super::parallel`]). One device is exactly
+/// [`train`]; several need `batch_size ≥ devices.len()`.
+pub fn train_on<O: Objective>(
+    objective: &O,
+    source: &dyn TrainSource,
+    config: &TrainConfig,
+    metadata: &serde_json::Value,
+    out: &Path,
+    devices: &[Device],
+    resume: bool,
+) -> Result<TrainSummary, TrainError> {
     config.validate()?;
+    let Some(device) = devices.first() else {
+        return Err(TrainError::Config {
+            field: "devices",
+            message: "at least one device is needed".into(),
+        });
+    };
+    if devices.len() > config.batch_size {
+        return Err(TrainError::Config {
+            field: "devices",
+            message: format!(
+                "{} devices need a batch_size of at least {} (one sample per device)",
+                devices.len(),
+                devices.len()
+            ),
+        });
+    }
     let builder = BatchBuilder {
         batch_size: config.batch_size,
         flip: config.flip,
@@ -186,11 +226,20 @@ pub fn train<O: Objective>(
     while st.step < config.steps {
         let step = st.step;
         let mut rng = Rng::for_item(config.seed, step);
-        device.seed(splitmix64(config.seed ^ splitmix64(step)));
-        let batch = builder.build(source, step, &mut rng);
-        let loss = objective.loss(&st.model, &batch, &mut rng, device);
-        let kept = loss.clone().inner();
-        let grads = GradientsParams::from_grads(loss.backward(), &st.model);
+        let step_seed = splitmix64(config.seed ^ splitmix64(step));
+        let (grads, kept) = if devices.len() == 1 {
+            device.seed(step_seed);
+            let batch = builder.build(source, step, &mut rng);
+            let loss = objective.loss(&st.model, &batch, &mut rng, device);
+            let kept = loss.clone().inner();
+            (
+                GradientsParams::from_grads(loss.backward(), &st.model),
+                kept,
+            )
+        } else {
+            let batch = builder.build(source, step, &mut rng);
+            shard_gradients(objective, &st.model, &batch, &mut rng, devices, step_seed)
+        };
         st.model = st.optim.step(config.lr, st.model, grads);
         if let Some(ema) = st.ema.as_mut() {
             ema.update(&st.model);

@@ -12,6 +12,7 @@ use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
 use crate::run::collect::collect;
 use crate::run::layout::finished;
+use crate::run::plan::CellKind;
 use crate::run::prepare::{Prepared, prepare, read_plan};
 use crate::run::slurm::{SlurmOptions, SweepPlan, job_array_script};
 
@@ -68,7 +69,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Ok(());
     }
     let device = select_device(&args.device, &prepared, &args.experiment)?;
-    check_precision(&prepared, &device, &args.experiment)?;
+    check_methods(&prepared, &device, &args.experiment)?;
     eprintln!("device: {}", device.name);
     prepared.write_plan()?;
     let ran = prepared.run_cells(args.cell.as_deref(), &device)?;
@@ -105,25 +106,31 @@ fn select_device(
     args.select(prepared.device.map(|d| (d, experiment)))
 }
 
-/// Refuses, before any work, a method whose `sampling.precision` the device cannot compute in.
-fn check_precision(
+/// Refuses, before any work, a method whose `sampling.precision` the device cannot compute in
+/// or whose `training.devices` this binary cannot use.
+fn check_methods(
     prepared: &Prepared,
     device: &crate::backend::SelectedDevice,
     experiment: &std::path::Path,
 ) -> Result<()> {
     for cell in &prepared.cells {
-        if let Some(method) = cell.method() {
-            method
-                .precision()
-                .check(&device.device, &device.name)
-                .map_err(|e| {
-                    input_error(format!(
-                        "{}: method `{}`: sampling.precision: {e}",
-                        experiment.display(),
-                        cell.planned.label
-                    ))
-                })?;
-        }
+        let CellKind::Model(resolved) = &cell.kind else {
+            continue;
+        };
+        let refuse = |field: &str, e: &dyn std::fmt::Display| {
+            input_error(format!(
+                "{}: method `{}`: {field}: {e}",
+                experiment.display(),
+                cell.planned.label
+            ))
+        };
+        resolved
+            .method
+            .precision()
+            .check(&device.device, &device.name)
+            .map_err(|e| refuse("sampling.precision", &e))?;
+        crate::backend::training_devices(&resolved.devices, device)
+            .map_err(|e| refuse("training.devices", &e))?;
     }
     Ok(())
 }

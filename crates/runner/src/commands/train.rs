@@ -16,6 +16,7 @@ use fmseg_model::training::latest_checkpoint;
 use serde_json::json;
 
 use super::run::parse_data;
+use crate::backend::training_devices;
 use crate::cli::DeviceArgs;
 use crate::input_error::{input_error, train_error};
 use crate::run::ablation::{Variant, variants};
@@ -137,12 +138,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         "experiment": file.name(),
         "dataset": { "id": data.id, "fingerprint": data.fingerprint, "train_count": data.train_count },
     });
+    let (devices, names) = training_devices(&method.devices, &device).map_err(input_error)?;
     eprintln!(
-        "training {} on {} ({} items, seed {seed}) on {} into {}",
+        "training {} on {} ({} items, seed {seed}) on {names} into {}",
         variant.label,
         data.id,
         data.train_count,
-        device.name,
         out.display()
     );
     let summary = method
@@ -152,7 +153,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             &meta,
             &data.train,
             &out,
-            &device.device.clone().autodiff(),
+            &devices,
             args.resume,
         )
         .map_err(train_error)
@@ -168,7 +169,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         summary.start_step,
         summary.steps,
         summary.seconds,
-        device.name,
+        names,
         summary.final_loss,
         out.display()
     );

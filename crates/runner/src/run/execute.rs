@@ -24,8 +24,8 @@ use super::counts::SampleCounts;
 use super::data::TestSet;
 use super::layout::{CellRecord, cell_dir, model_dir, trained};
 use super::plan::{Cell, CellKind};
-use crate::backend::SelectedDevice;
-use crate::input_error::train_error;
+use crate::backend::{SelectedDevice, training_devices};
+use crate::input_error::{input_error, train_error};
 use crate::report::rows::{MethodColumn, MetricRow, RowIdentity};
 
 /// Images per sampling call (fixed: it is part of the noise seeding).
@@ -48,24 +48,17 @@ pub fn ensure_trained(
         return Ok(seconds);
     }
     let p = &cell.planned;
+    let (devices, names) = training_devices(&method.devices, device).map_err(input_error)?;
     eprintln!(
-        "training {} on {} (seed {}) on {} into {}",
+        "training {} on {} (seed {}) on {names} into {}",
         p.label,
         p.dataset,
         p.seed,
-        device.name,
         dir.display()
     );
     let summary = method
         .method
-        .train(
-            &method.training,
-            meta,
-            source,
-            &dir,
-            &device.device.clone().autodiff(),
-            true,
-        )
+        .train(&method.training, meta, source, &dir, &devices, true)
         .map_err(train_error)
         .with_context(|| format!("training {} into {}", p.label, dir.display()))?;
     let record = json!({
@@ -73,7 +66,7 @@ pub fn ensure_trained(
         "steps": summary.steps,
         "resumed_from": summary.start_step,
         "final_loss": summary.final_loss,
-        "device": device.name,
+        "device": names,
         "resolved": cell.resolved["train"],
     });
     write_atomic(

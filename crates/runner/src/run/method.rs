@@ -22,12 +22,13 @@ use fmseg_model::flow::sampling::{Decode, FlowSamplerConfig};
 use fmseg_model::folder::{FolderError, folder_method};
 use fmseg_model::ode::SolverConfig;
 use fmseg_model::precision::Precision;
-use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train};
+use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train_on};
 use fmseg_model::{MethodId, SegmentationSampler, Solver};
 use serde_json::{Value, json};
 use thiserror::Error;
 
 use super::spec::{MethodEntry, SamplingSpec};
+use crate::backend::DeviceChoice;
 
 /// A method with its model and sampling settings, ready to train and sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +62,9 @@ pub struct ResolvedMethod {
     pub method: MethodConfig,
     /// The loop settings.
     pub training: TrainConfig,
+    /// `training.devices`: data-parallel training over these devices (the first holds the
+    /// model and the optimiser); empty: the run's device.
+    pub devices: Vec<DeviceChoice>,
 }
 
 /// Why a model folder could not be turned into a sampler.
@@ -156,7 +160,11 @@ impl MethodConfig {
                 sampling,
                 weights,
             };
-            return Ok(ResolvedMethod { method, training });
+            return Ok(ResolvedMethod {
+                method,
+                training,
+                devices: Vec::new(),
+            });
         }
         refuse_flow_keys(s, entry.method).map_err(|e| e.within("sampling"))?;
         let (config, training) =
@@ -172,7 +180,11 @@ impl MethodConfig {
             steps: s.steps,
             max_batch: s.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
         };
-        Ok(ResolvedMethod { method, training })
+        Ok(ResolvedMethod {
+            method,
+            training,
+            devices: Vec::new(),
+        })
     }
 
     /// The method of a trained model folder with the given sampling settings (`fmseg sample`):
@@ -261,23 +273,24 @@ impl MethodConfig {
         }
     }
 
-    /// Trains the model into `dir` with the shared loop (`device` is an autodiff device);
-    /// `meta` is merged into the folder's `config.json`.
+    /// Trains the model into `dir` with the shared loop on `devices` (autodiff devices; several
+    /// = data parallel, [`fmseg_model::training::parallel`]); `meta` is merged into the
+    /// folder's `config.json`.
     pub fn train(
         &self,
         training: &TrainConfig,
         meta: &Value,
         source: &dyn TrainSource,
         dir: &Path,
-        device: &Device,
+        devices: &[Device],
         resume: bool,
     ) -> Result<TrainSummary, TrainError> {
         match self {
             Self::Flow { objective, .. } => {
-                train(objective, source, training, meta, dir, device, resume)
+                train_on(objective, source, training, meta, dir, devices, resume)
             }
             Self::Baseline { config, .. } => {
-                config.train(training, meta, source, dir, device, resume)
+                config.train(training, meta, source, dir, devices, resume)
             }
         }
     }

@@ -18,6 +18,7 @@ use super::key::key_of;
 use super::method::{MethodConfig, ResolvedMethod};
 use super::spec::{FigureSpec, MethodEntry};
 use super::spec_file::{ExperimentError, SpecFile};
+use crate::backend::DeviceChoice;
 use crate::report::rows::MethodColumn;
 
 /// One planned cell as `plan.json` and `cell.json` list it.
@@ -128,11 +129,39 @@ pub fn resolve_block(
         serde_yaml::from_value(value.clone()).map_err(|e| file.invalid(&prefix, e.to_string()))?;
     let mut training_value = entry.training.clone();
     set_path(&mut training_value, "seed", serde_yaml::Value::from(seed));
+    let devices = take_devices(&mut training_value)
+        .map_err(|e| file.invalid(&format!("{prefix}.training.devices"), e))?;
     let training: TrainingSpec = serde_yaml::from_value(training_value)
         .map_err(|e| file.invalid(&format!("{prefix}.training"), e.to_string()))?;
-    let resolved = MethodConfig::resolve(&entry, &training, shape)
+    let mut resolved = MethodConfig::resolve(&entry, &training, shape)
         .map_err(|e| file.field_error(e.within(&prefix)))?;
+    if devices.len() > resolved.training.batch_size {
+        return Err(file.invalid(
+            &format!("{prefix}.training.devices"),
+            format!(
+                "{} devices need a batch_size of at least {}",
+                devices.len(),
+                devices.len()
+            ),
+        ));
+    }
+    resolved.devices = devices;
     Ok((entry, resolved))
+}
+
+/// Removes `devices:` from a `training:` mapping and parses it (a list of device names).
+fn take_devices(training: &mut serde_yaml::Value) -> Result<Vec<DeviceChoice>, String> {
+    let Some(value) = training
+        .as_mapping_mut()
+        .and_then(|m| m.remove(serde_yaml::Value::from("devices")))
+    else {
+        return Ok(Vec::new());
+    };
+    let devices: Vec<DeviceChoice> = serde_yaml::from_value(value).map_err(|e| e.to_string())?;
+    if devices.is_empty() {
+        return Err("give at least one device, or leave the key out".into());
+    }
+    Ok(devices)
 }
 
 /// The training key's JSON: method, model, loop settings without the log/checkpoint periods,
@@ -143,12 +172,17 @@ fn train_resolved(r: &ResolvedMethod, data: &Value) -> Value {
         m.remove("log_every");
         m.remove("checkpoint_every");
     }
-    json!({
+    let mut key = json!({
         "method": r.method.id().as_str(),
         "model": r.method.model_json(),
         "training": training,
         "data": data,
-    })
+    });
+    // The number of data-parallel shards changes the draws (not which devices hold them).
+    if r.devices.len() > 1 {
+        key["shards"] = json!(r.devices.len());
+    }
+    key
 }
 
 /// Every cell of the experiment, datasets outermost, then variants, then seeds; oracle cells
