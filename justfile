@@ -75,6 +75,11 @@ check-gpu:
 gpu-check device="vulkan":
     FMSEG={{fmseg}} scripts/gpu-check.sh {{device}}
 
+# NET = tiny, cpu-default, cpu-small or paper; DEVICE as --device; one JSON line per kind.
+# Time NET's training step, forward pass and CFG midpoint step with fmseg bench (batch 8).
+bench net="cpu-default" device="cpu": build
+    for kind in train forward sample; do {{fmseg}} bench $kind --net {{net}} --batch 8 --steps 5 --device {{device}} --json; done
+
 # Benchmark the metrics (images/s for n = 16, m = 4 at 128×128, with and without the sweep).
 bench-metrics:
     cargo bench -p fmseg-metrics --bench metrics

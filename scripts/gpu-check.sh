@@ -3,13 +3,12 @@
 # Markdown table:
 #   1. U-Net parity on the GPU: `fmseg model velocity --expect` on both parity fixtures of
 #      ../shared/parity/unet (conditional, unconditional, CFG w = 0.3); max |Δ| must be ≤ 1e-4.
-#   2. A training-step timing: `fmseg train` of the flow model for a few steps on synthetic
-#      data (default the paper's `lidc_condition` net at 128 px, batch 8); median seconds per
-#      step from loss.csv, the first step (warm-up, kernel compilation) left out.
-#   3. A sampling timing: `fmseg sample` (midpoint, 10 steps, CFG) on the trained folder.
+#   2. `fmseg bench train`: one flow-matching training step (default the paper's
+#      `lidc_condition` net at 128 px, batch 8), median of 5 after 2 warm-up steps (kernel
+#      compilation); the JSON lines are kept in $out/bench.jsonl.
+#   3. `fmseg bench forward` and `fmseg bench sample` (one midpoint step with CFG), likewise.
 #   4. experiments/smoke.yaml end to end on the device, with the device its manifest records.
-# Until `fmseg bench` and bench/pytorch exist, 2 and 3 are timed through the CLI and nothing
-# is compared with PyTorch here.
+# PyTorch is not compared here until bench/pytorch exists.
 #
 # Usage: scripts/gpu-check.sh [DEVICE] (default vulkan); FMSEG=path/to/fmseg (default
 # target/release/fmseg or $CARGO_TARGET_DIR/release/fmseg); GPU_CHECK_NET=paper|tiny (tiny: the
@@ -46,33 +45,19 @@ for fixture in tiny paper-shape; do
     done
 done
 
-# 2. Training steps.
+# 2–3. Timings: `fmseg bench` train (CondOT step, backward, AdamW, EMA), forward and sample (one
+# midpoint step with CFG), batch 8, median of 5 after 2 warm-up repetitions.
 case "$net" in
-    paper) size=128; model="{ preset: lidc-condition }"; batch=8; steps=6 ;;
-    tiny) size=32; model="{ preset: cpu-small, model_channels: 32, channel_mult: [1, 2, 2], num_res_blocks: 1, attention_resolutions: [2] }"; batch=8; steps=4 ;;
+    paper|tiny) ;;
     *) echo "GPU_CHECK_NET must be paper or tiny" >&2; exit 2 ;;
 esac
-cat > "$out/step.yaml" <<YAML
-name: gpu-check
-datasets:
-  - id: lidc-like-$size
-    synthetic: { preset: lidc-like, size: $size, train_count: 16, test_start: 10000, test_count: 8 }
-methods:
-  - method: flow
-    model: $model
-    training: { steps: $steps, batch_size: $batch, checkpoint_every: 0, log_every: 1 }
-YAML
-"$fmseg" train --experiment "$out/step.yaml" --out "$out/train" --device "$device" >/dev/null 2>"$out/train.log" \
-    || { cat "$out/train.log" >&2; exit 1; }
-step=$(awk -F, 'NR > 1 { if (NR > 2) print $3 - prev; prev = $3 }' "$out/train/loss.csv" \
-    | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-rows+=("| train step, $net net at $size px, batch $batch | median of steps 2..$steps | ${step} s |")
-
-# 3. Sampling.
-"$fmseg" data synth --preset lidc-like --count 8 --size "$size" --start 10000 --out "$out/test" >/dev/null 2>&1
-sample=$("$fmseg" sample --checkpoint "$out/train" --images "$out/test/images.npy" --count 8 \
-    --solver midpoint --steps 10 --guidance 0.3 --out "$out/s.npy" --device "$device" 2>&1 | tail -1)
-rows+=("| sample 8 images x 8, midpoint 10 steps, CFG | $(sed -E 's/.*: (NFE [0-9]+).*/\1/' <<<"$sample") | $(sed -E 's/.* ([0-9.]+) s$/\1/' <<<"$sample") s |")
+field() { sed -E "s/.*\"$1\":([^,}]*).*/\1/" <<<"$2"; }
+for kind in train forward sample; do
+    line=$("$fmseg" bench "$kind" --net "$net" --batch 8 --steps 5 --warmup 2 --device "$device" --json 2>"$out/bench.log") \
+        || { cat "$out/bench.log" >&2; exit 1; }
+    echo "$line" >> "$out/bench.jsonl"
+    rows+=("| bench $kind, $net net at $(field size "$line") px, batch 8 | $(field gflop_per_s "$line" | cut -c1-6) GFLOP/s, peak RSS $(field peak_rss_mb "$line" | cut -d. -f1) MB | $(field median_s "$line") s |")
+done
 
 # 4. Smoke experiment end to end.
 start=$(date +%s.%N)

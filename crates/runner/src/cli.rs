@@ -51,6 +51,10 @@ pub enum Command {
     Sweep(commands::run::SweepArgs),
     /// Merge the finished cells of an output folder into tables, figures and the manifest.
     Collect(commands::run::CollectArgs),
+    /// Time the flow network (training step, forward pass, sampling step) on a device, or the
+    /// metrics; `--json` prints one line for comparison with `bench/pytorch`.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 impl Command {
@@ -71,6 +75,7 @@ impl Command {
             Command::Run(args) => run::run(&args),
             Command::Sweep(args) => run::sweep(&args),
             Command::Collect(args) => run::collect_dir(&args),
+            Command::Bench(command) => bench::run(&command),
         }
     }
 }

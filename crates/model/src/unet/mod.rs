@@ -6,6 +6,7 @@ mod blocks;
 mod build;
 mod config;
 mod error;
+mod flops;
 mod guidance;
 mod model;
 mod norm;

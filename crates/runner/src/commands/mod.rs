@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its argument struct (dispatched by
 //! [`crate::cli::Command::run`]).
 
+pub mod bench;
 pub mod compare;
 pub mod data;
 pub mod data_tools;
