@@ -80,6 +80,19 @@ gpu-check device="vulkan":
 bench net="cpu-default" device="cpu": build
     for kind in train forward sample; do {{fmseg}} bench $kind --net {{net}} --batch 8 --steps 5 --device {{device}} --json; done
 
+# PYTHON = an interpreter with torch, else a venv .venv-bench gets pip's torch (needs network);
+# DEVICE = cpu, cuda[:N] or vulkan[:N] (PyTorch then runs on CUDA). Never part of CI.
+# fmseg vs PyTorch (bench/pytorch), alternating runs of every net and kind, one Markdown table.
+bench-vs-pytorch device="cpu": build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    py="${PYTHON:-python3}"
+    if ! "$py" -c "import torch" 2>/dev/null; then
+        python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet torch
+        py=.venv-bench/bin/python
+    fi
+    python3 bench/pytorch/compare.py --fmseg {{fmseg}} --python "$py" --device {{device}}
+
 # Benchmark the metrics (images/s for n = 16, m = 4 at 128×128, with and without the sweep).
 bench-metrics:
     cargo bench -p fmseg-metrics --bench metrics
