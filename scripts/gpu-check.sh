@@ -8,7 +8,7 @@
 #      compilation); the JSON lines are kept in $out/bench.jsonl.
 #   3. `fmseg bench forward` and `fmseg bench sample` (one midpoint step with CFG), likewise.
 #   4. experiments/smoke.yaml end to end on the device, with the device its manifest records.
-# PyTorch is not compared here until bench/pytorch exists.
+#   5. With a Python that has torch: fmseg vs PyTorch, alternating (bench/pytorch/compare.py).
 #
 # Usage: scripts/gpu-check.sh [DEVICE] (default vulkan); FMSEG=path/to/fmseg (default
 # target/release/fmseg or $CARGO_TARGET_DIR/release/fmseg); GPU_CHECK_NET=paper|tiny (tiny: the
@@ -72,4 +72,13 @@ echo
 echo "| check | result | time |"
 echo "|---|---|---|"
 printf '%s\n' "${rows[@]}"
+
+# 5. Where a Python with torch is present (the lent GPU machines have one): fmseg vs PyTorch on
+# the same device, alternating (bench/pytorch/compare.py); GPU_CHECK_PYTORCH=0 skips it.
+py="${PYTHON:-python3}"
+if [ "${GPU_CHECK_PYTORCH:-1}" != 0 ] && "$py" -c "import torch" >/dev/null 2>&1; then
+    echo
+    python3 bench/pytorch/compare.py --fmseg "$fmseg" --python "$py" --device "$device" \
+        --nets "$net" --rounds 2 --steps 5 || status=1
+fi
 exit "$status"
