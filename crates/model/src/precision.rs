@@ -109,14 +109,13 @@ pub fn cast_module<M: Module>(module: M, precision: Precision) -> M {
     })
 }
 
-/// Whether `t` already has the float type `dtype`.
-pub(crate) fn same<const D: usize>(t: &Tensor<D>, dtype: FloatDType) -> bool {
-    t.dtype() == DType::from(dtype)
-}
-
 /// `t` in the float type `dtype` (no op when it already is).
 pub(crate) fn to_dtype<const D: usize>(t: Tensor<D>, dtype: FloatDType) -> Tensor<D> {
-    if same(&t, dtype) { t } else { t.cast(dtype) }
+    if t.dtype() == DType::from(dtype) {
+        t
+    } else {
+        t.cast(dtype)
+    }
 }
 
 #[cfg(test)]

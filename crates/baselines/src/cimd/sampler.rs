@@ -50,10 +50,6 @@ impl PassSampler for Cimd {
     /// The images `[B, C, H, W]` and the step constants.
     type Context = (Tensor<4>, StepTable);
 
-    fn method_id(&self) -> MethodId {
-        MethodId::Cimd
-    }
-
     fn check(&self, images: &Tensor<4>, count: usize) -> Result<(), SampleError> {
         let config = self.config();
         check_request(images, count, config.image_channels, config.image_size)

@@ -74,28 +74,28 @@ impl Pass {
 }
 
 /// The passes of a request of `b` images × `count` samples with at most `max_batch` rows each
-/// (`max_batch` ≥ 1), image block by image block.
-pub fn plan_passes(b: usize, count: usize, max_batch: usize) -> Vec<Pass> {
+/// (`max_batch` ≥ 1), grouped by image block: `blocks[i]` covers every sample of its images.
+pub fn plan_passes(b: usize, count: usize, max_batch: usize) -> Vec<Vec<Pass>> {
     let nb = b.min(max_batch).max(1);
     let k = (max_batch / nb).clamp(1, count.max(1));
-    let mut passes = Vec::new();
-    for i0 in (0..b).step_by(nb) {
-        for j0 in (0..count).step_by(k) {
-            passes.push(Pass {
-                images: i0..(i0 + nb).min(b),
-                samples: j0..(j0 + k).min(count),
-            });
-        }
-    }
-    passes
+    (0..b)
+        .step_by(nb)
+        .map(|i0| {
+            (0..count)
+                .step_by(k)
+                .map(|j0| Pass {
+                    images: i0..(i0 + nb).min(b),
+                    samples: j0..(j0 + k).min(count),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A baseline's sampler, split into per-request work and per-pass draws.
 pub trait PassSampler {
     /// What is computed once per request (features, the prior, constant tables).
     type Context;
-    /// The method id.
-    fn method_id(&self) -> MethodId;
     /// Refuses a request the model cannot serve.
     fn check(&self, images: &Tensor<4>, count: usize) -> Result<(), SampleError>;
     /// The per-request work for images `[B, C, H, W]`.
@@ -126,20 +126,20 @@ pub fn sample_in_passes<M: PassSampler>(
     }
     let [b, _, h, w] = images.dims();
     let context = model.prepare(images);
-    let mut blocks: Vec<Tensor<4>> = Vec::new();
-    let mut groups: Vec<Tensor<4>> = Vec::new();
-    let passes = plan_passes(b, count, max_batch);
-    for (p, pass) in passes.iter().enumerate() {
-        let masks = model.draw(&context, pass, seed); // [k·nb, 1, H, W]
-        let [k, nb] = [pass.samples.len(), pass.images.len()];
-        groups.push(masks.reshape([k, nb, h, w]).swap_dims(0, 1)); // [nb, k, H, W]
-        let block_done = passes
-            .get(p + 1)
-            .is_none_or(|next| next.images != pass.images);
-        if block_done {
-            blocks.push(Tensor::cat(std::mem::take(&mut groups), 1)); // [nb, n, H, W]
-        }
-    }
+    let blocks: Vec<Tensor<4>> = plan_passes(b, count, max_batch)
+        .iter()
+        .map(|block| {
+            let groups = block
+                .iter()
+                .map(|pass| {
+                    let masks = model.draw(&context, pass, seed); // [k·nb, 1, H, W]
+                    let [k, nb] = [pass.samples.len(), pass.images.len()];
+                    masks.reshape([k, nb, h, w]).swap_dims(0, 1) // [nb, k, H, W]
+                })
+                .collect();
+            Tensor::cat(groups, 1) // [nb, n, H, W]
+        })
+        .collect();
     let stacked = Tensor::cat(blocks, 0).clamp(0.0, 1.0); // [B, n, H, W]
     let values = stacked
         .into_data()
@@ -161,9 +161,9 @@ pub struct Batched<M> {
     pub max_batch: usize,
 }
 
-impl<M: PassSampler> SegmentationSampler for Batched<M> {
+impl<M: PassSampler + SegmentationSampler> SegmentationSampler for Batched<M> {
     fn method(&self) -> MethodId {
-        self.model.method_id()
+        self.model.method()
     }
 
     fn sample(&self, images: Tensor<4>, count: usize, seed: u64) -> Result<SampleSet, SampleError> {
@@ -180,7 +180,7 @@ mod tests {
         for (b, n, max) in [(8, 16, 64), (8, 16, 5), (3, 7, 1), (1, 1, 64), (10, 3, 4)] {
             let passes = plan_passes(b, n, max);
             let mut seen = vec![0usize; b * n];
-            for p in &passes {
+            for p in passes.iter().flatten() {
                 assert!(p.rows() <= max.max(1), "{p:?} exceeds {max}");
                 for i in p.images.clone() {
                     for j in p.samples.clone() {
@@ -190,7 +190,7 @@ mod tests {
             }
             assert!(seen.iter().all(|&c| c == 1), "{b}×{n} max {max}: {seen:?}");
         }
-        assert_eq!(plan_passes(8, 16, 64).len(), 2);
+        assert_eq!(plan_passes(8, 16, 64).iter().flatten().count(), 2);
     }
 
     #[test]

@@ -16,10 +16,6 @@ impl PassSampler for Phiseg {
     /// The images `[B, C, H, W]` (the prior net runs per sample, conditioned on the level above).
     type Context = Tensor<4>;
 
-    fn method_id(&self) -> MethodId {
-        MethodId::Phiseg
-    }
-
     fn check(&self, images: &Tensor<4>, count: usize) -> Result<(), SampleError> {
         let config = self.config();
         check_request(images, count, config.image_channels, config.image_size)

@@ -18,10 +18,6 @@ impl PassSampler for ProbUnet {
     /// The features `[B, F, H, W]` and the prior over `z` (`[B, K]`).
     type Context = (Tensor<4>, DiagGaussian<2>);
 
-    fn method_id(&self) -> MethodId {
-        MethodId::ProbUnet
-    }
-
     fn check(&self, images: &Tensor<4>, count: usize) -> Result<(), SampleError> {
         let config = self.config();
         check_request(images, count, config.image_channels, config.image_size)

@@ -51,6 +51,24 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// Refuses a data-parallel run over `devices` devices that cannot give each a sample (or
+    /// has no device at all).
+    pub fn check_devices(&self, devices: usize) -> Result<(), TrainError> {
+        let message = if devices == 0 {
+            "at least one device is needed".to_string()
+        } else if devices > self.batch_size {
+            format!(
+                "{devices} devices need a batch_size of at least {devices} (one sample per device)"
+            )
+        } else {
+            return Ok(());
+        };
+        Err(TrainError::Config {
+            field: "devices",
+            message,
+        })
+    }
+
     /// Checks every range, naming the offending field.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |field, message: String| Err(TrainError::Config { field, message });

@@ -183,22 +183,8 @@ pub fn train_on<O: Objective>(
     resume: bool,
 ) -> Result<TrainSummary, TrainError> {
     config.validate()?;
-    let Some(device) = devices.first() else {
-        return Err(TrainError::Config {
-            field: "devices",
-            message: "at least one device is needed".into(),
-        });
-    };
-    if devices.len() > config.batch_size {
-        return Err(TrainError::Config {
-            field: "devices",
-            message: format!(
-                "{} devices need a batch_size of at least {} (one sample per device)",
-                devices.len(),
-                devices.len()
-            ),
-        });
-    }
+    config.check_devices(devices.len())?;
+    let device = &devices[0];
     let builder = BatchBuilder {
         batch_size: config.batch_size,
         flip: config.flip,
@@ -227,9 +213,9 @@ pub fn train_on<O: Objective>(
         let step = st.step;
         let mut rng = Rng::for_item(config.seed, step);
         let step_seed = splitmix64(config.seed ^ splitmix64(step));
+        let batch = builder.build(source, step, &mut rng);
         let (grads, kept) = if devices.len() == 1 {
             device.seed(step_seed);
-            let batch = builder.build(source, step, &mut rng);
             let loss = objective.loss(&st.model, &batch, &mut rng, device);
             let kept = loss.clone().inner();
             (
@@ -237,7 +223,6 @@ pub fn train_on<O: Objective>(
                 kept,
             )
         } else {
-            let batch = builder.build(source, step, &mut rng);
             shard_gradients(objective, &st.model, &batch, &mut rng, devices, step_seed)
         };
         st.model = st.optim.step(config.lr, st.model, grads);

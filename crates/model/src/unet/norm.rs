@@ -5,7 +5,7 @@
 //! stay f32), and is burn's `GroupNorm` itself in f32.
 
 use burn::nn::{GroupNorm, GroupNormConfig};
-use burn::tensor::{DType, Device, FloatDType, Tensor};
+use burn::tensor::{Device, FloatDType, Tensor};
 
 use crate::precision::to_dtype;
 
@@ -32,12 +32,8 @@ pub fn group_norm(channels: usize, device: &Device) -> GroupNorm {
 /// # Shapes
 /// `x`: `[B, C, H, W]` → `[B, C, H, W]`.
 pub fn normed(norm: &GroupNorm, x: Tensor<4>) -> Tensor<4> {
-    let dtype = x.dtype();
-    if dtype == DType::F32 {
-        return norm.forward(x);
-    }
-    let out = norm.forward(to_dtype(x, FloatDType::F32));
-    to_dtype(out, FloatDType::from(dtype))
+    let dtype = FloatDType::from(x.dtype());
+    to_dtype(norm.forward(to_dtype(x, FloatDType::F32)), dtype)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! largest sample count, and names `cells/<key>/`. The device is in neither.
 
 use fmseg_model::experiment::{DataShape, TrainingSpec};
+use fmseg_model::training::TrainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -135,15 +136,11 @@ pub fn resolve_block(
         .map_err(|e| file.invalid(&format!("{prefix}.training"), e.to_string()))?;
     let mut resolved = MethodConfig::resolve(&entry, &training, shape)
         .map_err(|e| file.field_error(e.within(&prefix)))?;
-    if devices.len() > resolved.training.batch_size {
-        return Err(file.invalid(
-            &format!("{prefix}.training.devices"),
-            format!(
-                "{} devices need a batch_size of at least {}",
-                devices.len(),
-                devices.len()
-            ),
-        ));
+    if !devices.is_empty()
+        && let Err(TrainError::Config { message, .. }) =
+            resolved.training.check_devices(devices.len())
+    {
+        return Err(file.invalid(&format!("{prefix}.training.devices"), message));
     }
     resolved.devices = devices;
     Ok((entry, resolved))
