@@ -13,13 +13,15 @@ pub struct BitMask {
 impl BitMask {
     /// Binarises soft values with the official strict threshold: a pixel is foreground iff
     /// `value > 0.5` (a value of exactly 0.5 is background).
+    #[inline(always)]
     pub fn from_soft(values: &[f32]) -> Self {
-        Self::from_fn(values.len(), |i| values[i] > 0.5)
+        Self::from_words(pack_words(values, |v| v > 0.5), values.len())
     }
 
     /// Binarises integer annotations: foreground iff `value > 0` (0/1 or 0/255 masks).
+    #[inline(always)]
     pub fn from_u8(values: &[u8]) -> Self {
-        Self::from_fn(values.len(), |i| values[i] > 0)
+        Self::from_words(pack_words(values, |v| v > 0), values.len())
     }
 
     /// Builds a mask of `pixels` pixels from a predicate on the flat pixel index.
@@ -34,12 +36,38 @@ impl BitMask {
             }
             *word = bits;
         }
-        let count = words.iter().map(|w| w.count_ones()).sum();
+        Self::from_words(words, pixels)
+    }
+
+    /// A mask from its packed words (pixel `i` is bit `i % 64` of word `i / 64`).
+    ///
+    /// # Panics
+    /// If the word count does not match `pixels` or a bit past the last pixel is set.
+    #[inline(always)]
+    pub fn from_words(words: Vec<u64>, pixels: usize) -> Self {
+        assert_eq!(
+            words.len(),
+            pixels.div_ceil(64),
+            "word count must match pixels"
+        );
+        if !pixels.is_multiple_of(64) {
+            let last = words[words.len() - 1];
+            assert_eq!(last >> (pixels % 64), 0, "bits set past the last pixel");
+        }
+        let mut count = 0;
+        for w in &words {
+            count += w.count_ones();
+        }
         Self {
             words,
             count,
             pixels,
         }
+    }
+
+    /// The packed words: pixel `i` is bit `i % 64` of word `i / 64`.
+    pub fn words(&self) -> &[u64] {
+        &self.words
     }
 
     /// Number of foreground pixels |A|.
@@ -61,14 +89,30 @@ impl BitMask {
     ///
     /// # Panics
     /// If the masks have different pixel counts.
+    #[inline(always)]
     pub fn intersection(&self, other: &Self) -> u32 {
         assert_eq!(self.pixels, other.pixels, "masks of different sizes");
-        self.words
-            .iter()
-            .zip(&other.words)
-            .map(|(a, b)| (a & b).count_ones())
-            .sum()
+        let mut total = 0;
+        for (a, b) in self.words.iter().zip(&other.words) {
+            total += (a & b).count_ones();
+        }
+        total
     }
+}
+
+/// Packs a predicate over `values` into words, 64 pixels per word (written as a plain loop so
+/// that it vectorises under the caller's SIMD dispatch).
+#[inline(always)]
+fn pack_words<T: Copy>(values: &[T], on: impl Fn(T) -> bool) -> Vec<u64> {
+    let mut words = Vec::with_capacity(values.len().div_ceil(64));
+    for chunk in values.chunks(64) {
+        let mut bits = 0u64;
+        for (i, &v) in chunk.iter().enumerate() {
+            bits |= u64::from(on(v)) << i;
+        }
+        words.push(bits);
+    }
+    words
 }
 
 #[cfg(test)]

@@ -36,12 +36,15 @@ pub mod bitmask;
 pub mod calibration;
 pub mod dataset;
 pub mod error;
+pub mod fastlog;
 pub mod ged;
 pub mod image;
 pub mod maps;
 pub mod matching;
 pub mod ncc;
 pub mod overlap;
+pub mod pixel_sums;
+pub mod pixelwise;
 pub mod scores;
 pub mod sncc;
 

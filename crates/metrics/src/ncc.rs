@@ -2,12 +2,19 @@
 //!
 //! - [`ncc_official`]: `Σ(x−x̄)(y−ȳ) / (sqrt(Σ(x−x̄)²·Σ(y−ȳ)²) + 1e-6)` as in the official flow-matching
 //!   evaluation (paper-and-baselines §2.3 step 4): a constant map gives 0.
+//!
+//! "Constant" means every value equal, tested exactly: a computed mean of equal values need not
+//! equal them, and would leave rounding noise in place of the 0 (or undefined) result.
 //! - [`ncc_pearson`]: PHiSeg's `variance_ncc_dist` NCC (Baumgartner et al. 2019), the Pearson
 //!   correlation with population standard deviations and no epsilon: undefined (`None`, PHiSeg
 //!   gets NaN) when either map is constant.
 
 /// The epsilon added to the NCC denominator by the official code.
 pub const NCC_EPS: f64 = 1e-6;
+
+fn is_constant(x: &[f64]) -> bool {
+    x.iter().all(|&v| v == x[0])
+}
 
 fn centred_moments(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
     assert_eq!(x.len(), y.len(), "maps of different sizes");
@@ -29,6 +36,9 @@ fn centred_moments(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
 /// # Panics
 /// If the maps have different lengths.
 pub fn ncc_official(x: &[f64], y: &[f64]) -> f64 {
+    if is_constant(x) || is_constant(y) {
+        return 0.0;
+    }
     let (sxy, sxx, syy) = centred_moments(x, y);
     sxy / ((sxx * syy).sqrt() + NCC_EPS)
 }
@@ -38,6 +48,9 @@ pub fn ncc_official(x: &[f64], y: &[f64]) -> f64 {
 /// # Panics
 /// If the maps have different lengths.
 pub fn ncc_pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    if is_constant(x) || is_constant(y) {
+        return None;
+    }
     let (sxy, sxx, syy) = centred_moments(x, y);
     let denom = (sxx * syy).sqrt();
     (denom > 0.0).then(|| sxy / denom)

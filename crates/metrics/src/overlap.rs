@@ -9,6 +9,7 @@ use crate::bitmask::BitMask;
 pub const SMOOTH: f64 = 1e-5;
 
 /// Smoothed intersection over union.
+#[inline(always)]
 pub fn iou(a: &BitMask, b: &BitMask) -> f64 {
     let inter = f64::from(a.intersection(b));
     let union = f64::from(a.count()) + f64::from(b.count()) - inter;
@@ -16,24 +17,32 @@ pub fn iou(a: &BitMask, b: &BitMask) -> f64 {
 }
 
 /// Smoothed Dice coefficient.
+#[inline(always)]
 pub fn dice(a: &BitMask, b: &BitMask) -> f64 {
     let inter = f64::from(a.intersection(b));
     (2.0 * inter + SMOOTH) / (f64::from(a.count()) + f64::from(b.count()) + SMOOTH)
 }
 
 /// The GED kernel `d(a, b) = 1 − IoU(a, b)`.
+#[inline(always)]
 pub fn iou_distance(a: &BitMask, b: &BitMask) -> f64 {
     1.0 - iou(a, b)
 }
 
 /// Row-major `a.len() × b.len()` matrix of `f(a_i, b_j)`.
+#[inline(always)]
 pub fn pairwise(a: &[BitMask], b: &[BitMask], f: impl Fn(&BitMask, &BitMask) -> f64) -> Vec<f64> {
-    a.iter()
-        .flat_map(|x| b.iter().map(|y| f(x, y)).collect::<Vec<_>>())
-        .collect()
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            out.push(f(x, y));
+        }
+    }
+    out
 }
 
 /// Symmetric `a.len() × a.len()` matrix of `f(a_i, a_j)`, each pair computed once.
+#[inline(always)]
 pub fn pairwise_symmetric(a: &[BitMask], f: impl Fn(&BitMask, &BitMask) -> f64) -> Vec<f64> {
     let n = a.len();
     let mut out = vec![0.0; n * n];
