@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::atomic::write_atomic;
+use crate::contained::contained;
 use crate::error::DataError;
 use crate::formats::{RawDataset, RawSample, SourceFormat};
 use crate::npy::{NpyArray, NpyData, write_f32, write_u8};
@@ -224,6 +225,11 @@ impl Cache {
                 index.groups.len()
             )));
         }
+        for (k, shard) in index.shards.iter().enumerate() {
+            for (field, name) in [("images", &shard.images), ("masks", &shard.masks)] {
+                contained(dir, name).map_err(|e| bad(format!("shards[{k}].{field}: {e}")))?;
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             index,
@@ -254,8 +260,15 @@ impl Cache {
         })?;
         let first: usize = ix.shards[..k].iter().map(|s| s.count).sum();
         let (n, c, h, w, m) = (shard.count, ix.channels, ix.height, ix.width, ix.raters);
-        let ipath = self.dir.join(&shard.images);
-        let mpath = self.dir.join(&shard.masks);
+        // the names were checked by `open`; checked again in case a link changed since
+        let inside = |name: &str| {
+            contained(&self.dir, name).map_err(|e| CacheError::Index {
+                path: self.dir.join(INDEX_FILE),
+                message: format!("shard {k}: {e}"),
+            })
+        };
+        let ipath = inside(&shard.images)?;
+        let mpath = inside(&shard.masks)?;
         let images = NpyArray::read(&ipath)?;
         let masks = NpyArray::read(&mpath)?;
         let mismatch = |p: &Path, got: &[usize], want: [usize; 4]| CacheError::Index {

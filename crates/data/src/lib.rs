@@ -8,6 +8,7 @@
 
 pub mod atomic;
 pub mod cache;
+pub mod contained;
 pub mod error;
 pub mod field;
 pub mod formats;

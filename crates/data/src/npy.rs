@@ -2,6 +2,8 @@
 //! `fmseg data synth` and the official MMIS slice folders. Reads accept C and Fortran order and
 //! the dtypes f4, f8, u1, b1, i1, i2, i4, i8, u2, u4, u8 (any byte order); writes are atomic.
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use npyz::{Order, TypeChar, WriterBuilder};
@@ -62,13 +64,33 @@ fn fortran_to_c<T: Copy>(data: Vec<T>, shape: &[usize]) -> Vec<T> {
 }
 
 impl NpyArray {
-    /// Reads a `.npy` file.
+    /// Reads a `.npy` file. The magic, version and header are checked before the body is read,
+    /// and the body must be exactly the size the header announces, so a small or endless file
+    /// (`/dev/zero`) costs no more memory than its header justifies.
     pub fn read(path: &Path) -> Result<Self, DataError> {
-        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
         let bad = |m: String| DataError::invalid(path, m);
-        let npy = npyz::NpyFile::new(&bytes[..])
+        let (file, data_offset, size) = open_checked(path)?;
+        let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
             .map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
-        let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+        let shape = npy
+            .shape()
+            .iter()
+            .map(|&d| usize::try_from(d).ok())
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| bad(format!("shape {:?} does not fit this machine", npy.shape())))?;
+        let bytes = element_count(&shape)
+            .and_then(|count| count.checked_mul(npy.dtype().num_bytes().unwrap_or(0)))
+            .ok_or_else(|| {
+                bad(format!(
+                    "shape {shape:?} has more elements than this machine can address"
+                ))
+            })?;
+        if data_offset.checked_add(bytes as u64) != Some(size) {
+            return Err(bad(format!(
+                "the header announces {bytes} bytes of data for shape {shape:?}, the file holds {}",
+                size.saturating_sub(data_offset)
+            )));
+        }
         let fortran = npy.order() == Order::Fortran;
         let npyz::DType::Plain(ty) = npy.dtype() else {
             return Err(bad(format!(
@@ -105,9 +127,9 @@ impl NpyArray {
         Ok(Self { shape, dtype, data })
     }
 
-    /// Number of elements.
+    /// Number of elements (the shape was checked not to overflow when it was read).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        element_count(&self.shape).unwrap_or(usize::MAX)
     }
 
     /// Whether the array has no elements.
@@ -127,6 +149,95 @@ impl NpyArray {
     }
 }
 
+/// The product of the dimensions, `None` on overflow.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// Opens a regular `.npy` file and reads only its preamble: the magic, the version and the header
+/// length. Returns the file (rewound), the offset of the body and the file size.
+fn open_checked(path: &Path) -> Result<(File, u64, u64), DataError> {
+    let bad = |m: String| DataError::invalid(path, m);
+    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| DataError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    let size = meta.len();
+    let mut preamble = [0u8; 12];
+    let mut got = 0;
+    while got < preamble.len() {
+        match file.read(&mut preamble[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(DataError::io(path, e)),
+        }
+    }
+    if got < 10 || &preamble[..6] != b"\x93NUMPY" {
+        return Err(bad(
+            "not a valid .npy file: it does not start with the NUMPY magic".into(),
+        ));
+    }
+    let (header, fixed) = match preamble[6] {
+        1 => (
+            u64::from(u16::from_le_bytes([preamble[8], preamble[9]])),
+            10,
+        ),
+        2 | 3 if got == 12 => (
+            u64::from(u32::from_le_bytes([
+                preamble[8],
+                preamble[9],
+                preamble[10],
+                preamble[11],
+            ])),
+            12,
+        ),
+        v => return Err(bad(format!("not a valid .npy file: format version {v}"))),
+    };
+    let offset = fixed + header;
+    if offset > size {
+        return Err(bad(format!(
+            "not a valid .npy file: a {header}-byte header in a {size}-byte file"
+        )));
+    }
+    // The shape is checked here, before the npy parser multiplies it out.
+    file.seek(SeekFrom::Start(fixed))
+        .map_err(|e| DataError::io(path, e))?;
+    let mut text = Vec::new();
+    (&mut file)
+        .take(header)
+        .read_to_end(&mut text)
+        .map_err(|e| DataError::io(path, e))?;
+    if let Some(shape) = header_shape(&String::from_utf8_lossy(&text))
+        && shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .and_then(|n| usize::try_from(n).ok())
+            .is_none()
+    {
+        return Err(bad(format!(
+            "shape {shape:?} has more elements than this machine can address"
+        )));
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::io(path, e))?;
+    Ok((file, offset, size))
+}
+
+/// The dimensions of the header dict's `'shape': (...)` tuple, when it reads as one.
+fn header_shape(header: &str) -> Option<Vec<u64>> {
+    let after = &header[header.find("'shape'")? + "'shape'".len()..];
+    let open = after.find('(')?;
+    let close = after[open..].find(')')? + open;
+    after[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<u64>().ok())
+        .collect()
+}
+
 fn widen<T: Into<i64>>(v: Vec<T>) -> Vec<i64> {
     v.into_iter().map(Into::into).collect()
 }
@@ -136,8 +247,7 @@ fn write<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
     shape: &[usize],
     data: &[T],
 ) -> Result<(), DataError> {
-    let expected: usize = shape.iter().product();
-    if expected != data.len() {
+    if element_count(shape) != Some(data.len()) {
         return Err(DataError::invalid(
             path,
             format!("{} values do not fill shape {shape:?}", data.len()),
@@ -168,6 +278,20 @@ pub fn write_u8(path: &Path, shape: &[usize], data: &[u8]) -> Result<(), DataErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_shape_is_read_before_the_parser() {
+        let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }";
+        assert_eq!(header_shape(h), Some(vec![2, 3, 4]));
+        assert_eq!(
+            header_shape("{'shape': (7,), 'descr': '|u1'}"),
+            Some(vec![7])
+        );
+        assert_eq!(header_shape("{'shape': (), }"), Some(vec![]));
+        assert_eq!(header_shape("{'descr': '<f4'}"), None);
+        assert_eq!(element_count(&[usize::MAX, 2]), None);
+        assert_eq!(element_count(&[]), Some(1));
+    }
 
     #[test]
     fn round_trip_f32_and_u8() {

@@ -2,7 +2,7 @@
 //! of experiment files ([`ExperimentError`], shared with the model crate's block resolvers) with
 //! the YAML line of the offending field.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use fmseg_data::FieldError;
 pub use fmseg_model::experiment::ExperimentError;
@@ -46,11 +46,24 @@ impl SpecFile {
         };
         let spec: RunSpec = serde_yaml::from_str(&text).map_err(parse_error)?;
         serde_yaml::from_str::<TypedMethods>(&text).map_err(parse_error)?;
-        Ok(Self {
+        let file = Self {
             path: path.to_path_buf(),
             text,
             spec,
-        })
+        };
+        if let Some(name) = &file.spec.name {
+            // the name becomes results/<name>/: one plain folder name, nothing that leads out
+            let mut parts = Path::new(name).components();
+            let folder =
+                matches!(parts.next(), Some(Component::Normal(_))) && parts.next().is_none();
+            if !folder || name.contains('\0') {
+                return Err(file.invalid(
+                    "name",
+                    format!("'{name}' must be one plain folder name (no '/', no '..')"),
+                ));
+            }
+        }
+        Ok(file)
     }
 
     /// The experiment name: `name:` or the file stem.
