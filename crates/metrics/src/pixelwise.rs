@@ -2,11 +2,11 @@
 //! orientations ([`crate::sncc`]), the thresholded sample mean for the Dice/IoU of the mean, and
 //! the ECE ([`crate::calibration`]).
 //!
-//! Pixels go in blocks of 64 (one mask word); every per-pixel quantity is branch-free and summed
-//! in [`LANES`] fixed lanes, so the loops vectorise (AVX2/AVX-512 under [`crate::image`]'s
+//! Pixels go in blocks of [`BLOCK`] (four mask words); every per-pixel quantity is branch-free and
+//! summed in [`LANES`] fixed lanes, so the loops vectorise (AVX2/AVX-512 under [`crate::image`]'s
 //! dispatch) and the result does not depend on the vector width. The NCCs come from shifted raw
 //! moments (`Σx', Σx'², Σy', Σy'², Σx'y'` with `x' = x − x₀`, `y' = y − y₀`, the first pixel's
-//! values), which equal the two-pass centred moments up to rounding. An exactly constant map (all
+//! `x` and background `y`), which equal the two-pass centred moments up to rounding. An exactly constant map (all
 //! shifted values zero, e.g. PHiSeg's `γ_ss` for one binary sample) gives the official NCC 0 and
 //! PHiSeg's undefined; when a map is so close to constant that rounding could matter (centred
 //! second moment below [`DEGENERATE`] of the raw one), that orientation is recomputed with the
