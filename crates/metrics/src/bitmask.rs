@@ -105,6 +105,13 @@ impl BitMask {
 #[inline(always)]
 fn pack_words<T: Copy>(values: &[T], on: impl Fn(T) -> bool) -> Vec<u64> {
     let mut words = Vec::with_capacity(values.len().div_ceil(64));
+    pack_words_into(values, on, &mut words);
+    words
+}
+
+/// [`pack_words`] appending to `words`: bit `i % 64` of the `i / 64`-th new word is `on(values[i])`.
+#[inline(always)]
+pub(crate) fn pack_words_into<T: Copy>(values: &[T], on: impl Fn(T) -> bool, words: &mut Vec<u64>) {
     for chunk in values.chunks(64) {
         let mut bits = 0u64;
         for (i, &v) in chunk.iter().enumerate() {
@@ -112,7 +119,6 @@ fn pack_words<T: Copy>(values: &[T], on: impl Fn(T) -> bool) -> Vec<u64> {
         }
         words.push(bits);
     }
-    words
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use pulp::{Simd, WithSimd};
 
-use crate::bitmask::BitMask;
+use crate::bitmask::{BitMask, pack_words_into};
 use crate::error::MetricsError;
 use crate::ged::GedSweep;
 use crate::matching::hungarian_matched_iou;
@@ -106,13 +106,7 @@ impl ImageSet<'_> {
         }
         let gt_mean = annotator_mean(self.annotations, m, px);
         let mut majority = Vec::with_capacity(px.div_ceil(64));
-        for chunk in gt_mean.chunks(64) {
-            let mut bits = 0u64;
-            for (i, &g) in chunk.iter().enumerate() {
-                bits |= u64::from(g > 0.5) << i;
-            }
-            majority.push(bits);
-        }
+        pack_words_into(&gt_mean, |g| g > 0.5, &mut majority);
         let majority = BitMask::from_words(majority, px);
 
         // Block by block over the pixels, every sample's block in turn: each sample value is read

@@ -12,7 +12,7 @@
 //! second moment below [`DEGENERATE`] of the raw one), that orientation is recomputed with the
 //! literal two-pass definition.
 
-use crate::bitmask::BitMask;
+use crate::bitmask::{BitMask, pack_words_into};
 use crate::calibration::EceLanes;
 use crate::fastlog::ln_positive;
 use crate::ncc::NCC_EPS;
@@ -282,13 +282,7 @@ impl PrefixAccumulator {
             off.set(i, o, &off_shift);
             phi.set(i, p, &phi_shift);
         }
-        for chunk in mean[..len].chunks(64) {
-            let mut bits = 0u64;
-            for (i, &s) in chunk.iter().enumerate() {
-                bits |= u64::from(s > 0.5) << i;
-            }
-            self.words.push(bits);
-        }
+        pack_words_into(&mean[..len], |s| s > 0.5, &mut self.words);
         self.ece.add(&mean[..], &diff[..]);
         off.add_shared(&mut self.off_shared);
         phi.add_shared(&mut self.phi_shared);
