@@ -6,18 +6,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::fmseg_in;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use fmseg_data::npy::{write_f32, write_u8};
-
-fn fmseg_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
 
 /// Exit code 2, one stderr line holding every `needle`, nothing on stdout, no panic.
 fn assert_refused(out: &Output, needles: &[&str]) {

@@ -3,15 +3,12 @@
 //! synthetic preset; CIMD's `--steps` override; rejected methods and options (exit 2).
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::fmseg;
+
+use std::path::Path;
+use std::process::Output;
 
 fn ok(o: &Output) -> String {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();

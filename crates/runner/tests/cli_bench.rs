@@ -1,14 +1,9 @@
 //! `fmseg bench`: every kind prints one JSON line with the documented keys; bad options exit 2.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+mod common;
 
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::fmseg;
 
 fn json_line(args: &[&str]) -> serde_json::Value {
     let o = fmseg(args);

@@ -2,15 +2,12 @@
 //! (skipped when `shared/` is absent), and a synth -> convert -> inspect round trip.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::fmseg;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(

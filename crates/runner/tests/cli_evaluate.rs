@@ -4,18 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::fmseg;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fmseg_data::npy::{write_f32, write_u8};
 use serde_json::Value;
-
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()

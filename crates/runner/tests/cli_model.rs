@@ -1,8 +1,11 @@
 //! `fmseg model velocity` and `fmseg sample` end to end on the tiny parity fixture.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::fmseg;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use fmseg_data::npy::{NpyArray, NpyData, write_f32};
 
@@ -14,13 +17,6 @@ fn fixture() -> Option<PathBuf> {
         println!("SKIP: parity fixtures not found at {}", dir.display());
         None
     }
-}
-
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn floats(path: &Path) -> (Vec<usize>, Vec<f32>) {

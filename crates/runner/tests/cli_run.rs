@@ -4,6 +4,10 @@
 //! Slurm script, and rejected experiment files (exit 2, file:line and field named).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::fmseg;
+
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{ParquetReader, SerReader};
@@ -29,13 +33,6 @@ figures: { uncertainty_images: 2, grid_images: 1, grid_samples: 2 }
 
 fn spec(guidance: &str) -> String {
     SPEC.replace("GUIDANCE", guidance)
-}
-
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

@@ -2,8 +2,12 @@
 //! temporary folder (the checkpoint-folder contract), resume, and rejected specs (exit 2).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::fmseg;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const SPEC: &str = "\
 datasets:
@@ -14,13 +18,6 @@ methods:
     model: { preset: cpu-small, model_channels: 32, channel_mult: [1, 2], num_res_blocks: 1 }
     training: { steps: STEPS, batch_size: 4, checkpoint_every: 2, log_every: 1 }
 ";
-
-fn fmseg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fmseg"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn write_spec(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
