@@ -142,6 +142,24 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
     assert_ne!(raw, ema);
 }
 
+/// The `Objective` methods a test objective takes unchanged from its `inner` flow objective.
+macro_rules! delegate_to_inner {
+    () => {
+        fn init_model(&self, device: &Device) -> Result<UNet, TrainError> {
+            self.inner.init_model(device)
+        }
+        fn export(&self, model: &UNet) -> Result<Vec<NamedTensor>, TrainError> {
+            self.inner.export(model)
+        }
+        fn import(&self, m: UNet, t: Vec<NamedTensor>, s: &str) -> Result<UNet, TrainError> {
+            self.inner.import(m, t, s)
+        }
+        fn describe(&self) -> serde_json::Value {
+            self.inner.describe()
+        }
+    };
+}
+
 /// The flow objective with a NaN loss injected at call `at` (1-based).
 struct NanAt {
     inner: FlowMatching,
@@ -154,9 +172,6 @@ impl Objective for NanAt {
     fn name(&self) -> &'static str {
         "nan-test"
     }
-    fn init_model(&self, device: &Device) -> Result<UNet, TrainError> {
-        self.inner.init_model(device)
-    }
     fn loss(&self, model: &UNet, batch: &Batch, rng: &mut Rng, device: &Device) -> Tensor<1> {
         self.calls.set(self.calls.get() + 1);
         let loss = self.inner.loss(model, batch, rng, device);
@@ -166,15 +181,7 @@ impl Objective for NanAt {
             loss
         }
     }
-    fn export(&self, model: &UNet) -> Result<Vec<NamedTensor>, TrainError> {
-        self.inner.export(model)
-    }
-    fn import(&self, m: UNet, t: Vec<NamedTensor>, s: &str) -> Result<UNet, TrainError> {
-        self.inner.import(m, t, s)
-    }
-    fn describe(&self) -> serde_json::Value {
-        self.inner.describe()
-    }
+    delegate_to_inner!();
 }
 
 #[test]
@@ -252,9 +259,6 @@ impl Objective for PerRow {
     fn name(&self) -> &'static str {
         "per-row"
     }
-    fn init_model(&self, device: &Device) -> Result<UNet, TrainError> {
-        self.inner.init_model(device)
-    }
     fn loss(&self, model: &UNet, batch: &Batch, _rng: &mut Rng, device: &Device) -> Tensor<1> {
         let rows = batch.shards(batch.shape[0]);
         let n = rows.len() as f64;
@@ -267,15 +271,7 @@ impl Objective for PerRow {
             .collect();
         Tensor::cat(terms, 0).sum().div_scalar(n)
     }
-    fn export(&self, model: &UNet) -> Result<Vec<NamedTensor>, TrainError> {
-        self.inner.export(model)
-    }
-    fn import(&self, m: UNet, t: Vec<NamedTensor>, s: &str) -> Result<UNet, TrainError> {
-        self.inner.import(m, t, s)
-    }
-    fn describe(&self) -> serde_json::Value {
-        self.inner.describe()
-    }
+    delegate_to_inner!();
 }
 
 #[test]
