@@ -16,8 +16,8 @@ if [ "$mode" = libfuzzer ]; then
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
   export CARGO_TARGET_DIR="$CARGO_TARGET_DIR/libfuzzer"
   cargo build --release --features libfuzzer --target "$triple" \
-    --bin fuzz_pickle --bin fuzz_npy --bin fuzz_hdf5
-  for t in pickle npy hdf5; do
+    --bin fuzz_pickle --bin fuzz_npy --bin fuzz_cache_index --bin fuzz_hdf5
+  for t in ${FUZZ_TARGETS:-pickle npy cache_index hdf5}; do
     mkdir -p "corpus/$t" "artifacts/$t"
     cp -n seeds/$t/* "corpus/$t/" || true
     "$CARGO_TARGET_DIR/$triple/release/fuzz_$t" "corpus/$t" -max_total_time="$secs" \
@@ -25,7 +25,7 @@ if [ "$mode" = libfuzzer ]; then
   done
 else
   cargo build --release --bin mutate
-  for t in pickle npy hdf5; do
+  for t in ${FUZZ_TARGETS:-pickle npy cache_index hdf5}; do
     "$CARGO_TARGET_DIR/release/mutate" "$t" "$secs" 1000000000 seeds/$t/*
   done
 fi

@@ -1,8 +1,9 @@
 //! Shared fuzz entry points for fmseg-data's untrusted-input readers: the pickle VM (and the
-//! LIDC layout on top of it), the `.npy` reader, and the MMIS HDF5 reader. Each entry point
+//! LIDC layout on top of it), the `.npy` reader (preamble, header and body), the dataset cache's
+//! `index.json`, and the MMIS HDF5 reader. Each entry point
 //! must return (Ok or Err) for any input and never panic, hang or allocate without bound.
 
-use std::io::Write;
+use std::path::Path;
 
 /// The pickle VM and the LIDC/official layout decoder.
 pub fn pickle(data: &[u8]) {
@@ -10,16 +11,14 @@ pub fn pickle(data: &[u8]) {
     let _ = fmseg_data::formats::lidc_pickle::lidc_from_bytes("fuzz.pkl", data);
 }
 
-/// The `.npy` reader (which only reads from a path: the bytes go through a temporary file).
+/// The `.npy` reader on bytes in memory: the same preamble, header and body checks as on a file.
 pub fn npy(data: &[u8]) {
-    let dir = std::env::temp_dir().join(format!("fmseg-fuzz-npy-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let path = dir.join("input.npy");
-    if let Ok(mut f) = std::fs::File::create(&path)
-        && f.write_all(data).is_ok()
-    {
-        let _ = fmseg_data::npy::NpyArray::read(&path);
-    }
+    let _ = fmseg_data::npy::NpyArray::from_bytes(Path::new("fuzz.npy"), data);
+}
+
+/// A dataset cache's `index.json`: JSON, the format tag, counts and shard names.
+pub fn cache_index(data: &[u8]) {
+    let _ = fmseg_data::cache::CacheIndex::parse(Path::new("index.json"), data);
 }
 
 /// The MMIS HDF5 reader (hdf5-pure underneath).
@@ -32,6 +31,7 @@ pub fn target(name: &str) -> Option<fn(&[u8])> {
     match name {
         "pickle" => Some(pickle),
         "npy" => Some(npy),
+        "cache_index" => Some(cache_index),
         "hdf5" => Some(hdf5),
         _ => None,
     }

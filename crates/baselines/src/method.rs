@@ -137,7 +137,9 @@ impl BaselineConfig {
 
     /// Trains this model with the shared loop into `out` on `devices` (autodiff devices;
     /// several = data parallel);
-    /// `meta` is merged into the folder's `config.json`.
+    /// `meta` is merged into the folder's `config.json`; `on_start` gets the first step once the
+    /// run is accepted.
+    #[allow(clippy::too_many_arguments)]
     pub fn train(
         &self,
         training: &TrainConfig,
@@ -146,6 +148,7 @@ impl BaselineConfig {
         out: &Path,
         devices: &[Device],
         resume: bool,
+        on_start: &dyn Fn(u64),
     ) -> Result<TrainSummary, TrainError> {
         struct Train<'a> {
             training: &'a TrainConfig,
@@ -154,6 +157,7 @@ impl BaselineConfig {
             out: &'a Path,
             devices: &'a [Device],
             resume: bool,
+            on_start: &'a dyn Fn(u64),
         }
         impl BaselineOp for Train<'_> {
             type Output = Result<TrainSummary, TrainError>;
@@ -167,6 +171,7 @@ impl BaselineConfig {
                     self.out,
                     self.devices,
                     self.resume,
+                    self.on_start,
                 )
             }
         }
@@ -177,6 +182,7 @@ impl BaselineConfig {
             out,
             devices,
             resume,
+            on_start,
         })
     }
 }

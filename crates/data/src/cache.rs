@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::atomic::write_atomic;
-use crate::contained::contained;
+use crate::contained::{contained, plain_relative};
 use crate::error::DataError;
 use crate::formats::{RawDataset, RawSample, SourceFormat};
 use crate::npy::{NpyArray, NpyData, write_f32, write_u8};
@@ -88,6 +88,44 @@ pub struct CacheIndex {
     /// Free-form provenance (preprocessing settings and counts).
     #[serde(default)]
     pub notes: serde_json::Value,
+}
+
+impl CacheIndex {
+    /// Parses and checks the bytes of `index.json` (`path` names it in errors): the format tag,
+    /// sample counts that add up (without overflow) to the ids and groups, and shard names that
+    /// are plain relative paths. Whether the names lead out through links is checked by
+    /// [`Cache::open`], which sees the folder.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self, CacheError> {
+        let bad = |message: String| CacheError::Index {
+            path: path.to_path_buf(),
+            message,
+        };
+        let index: CacheIndex = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if index.format != CACHE_FORMAT {
+            return Err(bad(format!(
+                "unknown cache format `{}` (expected `{CACHE_FORMAT}`)",
+                index.format
+            )));
+        }
+        let total = index
+            .shards
+            .iter()
+            .try_fold(0usize, |n, s| n.checked_add(s.count));
+        if total != Some(index.ids.len()) || index.groups.len() != index.ids.len() {
+            return Err(bad(format!(
+                "{} ids, {} groups, {} samples in shards",
+                index.ids.len(),
+                index.groups.len(),
+                total.map_or_else(|| "more".to_string(), |t| t.to_string())
+            )));
+        }
+        for (k, shard) in index.shards.iter().enumerate() {
+            for (field, name) in [("images", &shard.images), ("masks", &shard.masks)] {
+                plain_relative(name).map_err(|e| bad(format!("shards[{k}].{field}: {e}")))?;
+            }
+        }
+        Ok(index)
+    }
 }
 
 /// sha256 of a file, or of a folder (sorted relative paths and contents, recursively).
@@ -210,21 +248,7 @@ impl Cache {
             message,
         };
         let bytes = std::fs::read(&path).map_err(|e| DataError::io(&path, e))?;
-        let index: CacheIndex = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if index.format != CACHE_FORMAT {
-            return Err(bad(format!(
-                "format is `{}`, not `{CACHE_FORMAT}`",
-                index.format
-            )));
-        }
-        let total: usize = index.shards.iter().map(|s| s.count).sum();
-        if total != index.ids.len() || index.groups.len() != index.ids.len() {
-            return Err(bad(format!(
-                "{} ids, {} groups, {total} samples in shards",
-                index.ids.len(),
-                index.groups.len()
-            )));
-        }
+        let index = CacheIndex::parse(&path, &bytes)?;
         for (k, shard) in index.shards.iter().enumerate() {
             for (field, name) in [("images", &shard.images), ("masks", &shard.masks)] {
                 contained(dir, name).map_err(|e| bad(format!("shards[{k}].{field}: {e}")))?;

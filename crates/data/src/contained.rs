@@ -27,18 +27,25 @@ pub enum ContainedError {
     },
 }
 
-/// `dir/name`, refused when `name` is not a plain relative path or leads outside `dir`.
-pub fn contained(dir: &Path, name: &str) -> Result<PathBuf, ContainedError> {
+/// Refuses `name` unless it is a plain relative path of normal components (checked without
+/// touching the file system).
+pub fn plain_relative(name: &str) -> Result<&Path, ContainedError> {
     let relative = Path::new(name);
     let plain = !name.is_empty()
         && !name.contains('\0')
         && relative
             .components()
             .all(|c| matches!(c, Component::Normal(_)));
-    if !plain {
-        return Err(ContainedError::NotRelative { name: name.into() });
+    if plain {
+        Ok(relative)
+    } else {
+        Err(ContainedError::NotRelative { name: name.into() })
     }
-    let path = dir.join(relative);
+}
+
+/// `dir/name`, refused when `name` is not a plain relative path or leads outside `dir`.
+pub fn contained(dir: &Path, name: &str) -> Result<PathBuf, ContainedError> {
+    let path = dir.join(plain_relative(name)?);
     if let (Ok(target), Ok(root)) = (path.canonicalize(), dir.canonicalize())
         && !target.starts_with(&root)
     {

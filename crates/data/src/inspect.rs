@@ -70,8 +70,21 @@ fn file_magic(path: &Path) -> Vec<u8> {
     buf
 }
 
-/// Reads a `fmseg data synth` folder (`images.npy` (N, C, H, W), `annotations.npy` (N, M, H, W)).
+/// The files written last into an array folder: `oracle.json` by `fmseg data synth`,
+/// `fingerprint.json` by `fmseg run` (its `data/<id>/`). A folder with neither is incomplete.
+pub const ARRAY_FOLDER_MARKERS: [&str; 2] = ["oracle.json", "fingerprint.json"];
+
+/// Reads a `fmseg data synth` folder (`images.npy` (N, C, H, W), `annotations.npy` (N, M, H, W)),
+/// refused when it is incomplete (no [`ARRAY_FOLDER_MARKERS`] file: the writer was interrupted).
 pub fn read_synth_dir(dir: &Path) -> Result<RawDataset, InspectError> {
+    if !ARRAY_FOLDER_MARKERS.iter().any(|m| dir.join(m).is_file()) {
+        return Err(InspectError::Unknown {
+            path: dir.display().to_string(),
+            message: "incomplete array folder: images.npy and annotations.npy are there but \
+                      not oracle.json, which fmseg data synth writes last (re-run it)"
+                .into(),
+        });
+    }
     let ipath = dir.join("images.npy");
     let apath = dir.join("annotations.npy");
     let images = NpyArray::read(&ipath)?;

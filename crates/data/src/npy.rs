@@ -68,10 +68,23 @@ impl NpyArray {
     /// and the body must be exactly the size the header announces, so a small or endless file
     /// (`/dev/zero`) costs no more memory than its header justifies.
     pub fn read(path: &Path) -> Result<Self, DataError> {
+        let (file, size) = open_regular(path)?;
+        Self::read_from(std::io::BufReader::new(file), size, path)
+    }
+
+    /// Reads a `.npy` image held in memory; `name` stands for the file in error messages. The
+    /// same checks as [`NpyArray::read`] apply (the fuzz target's entry point).
+    pub fn from_bytes(name: &Path, bytes: &[u8]) -> Result<Self, DataError> {
+        Self::read_from(std::io::Cursor::new(bytes), bytes.len() as u64, name)
+    }
+
+    /// Reads a `.npy` stream of `size` bytes: the preamble and header are checked first, then the
+    /// body is read only when it is exactly the size the header announces.
+    fn read_from<R: Read + Seek>(mut reader: R, size: u64, path: &Path) -> Result<Self, DataError> {
         let bad = |m: String| DataError::invalid(path, m);
-        let (file, data_offset, size) = open_checked(path)?;
-        let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
-            .map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
+        let data_offset = check_preamble(&mut reader, size, path)?;
+        let npy =
+            npyz::NpyFile::new(reader).map_err(|e| bad(format!("not a valid .npy file: {e}")))?;
         let shape = npy
             .shape()
             .iter()
@@ -154,16 +167,22 @@ pub fn element_count(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
 }
 
-/// Opens a regular `.npy` file and reads only its preamble: the magic, the version and the header
-/// length. Returns the file (rewound), the offset of the body and the file size.
-fn open_checked(path: &Path) -> Result<(File, u64, u64), DataError> {
-    let bad = |m: String| DataError::invalid(path, m);
-    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
+/// Opens `path`, refused unless it is a regular file (not `/dev/zero`, a pipe or a folder);
+/// returns the file and its size.
+fn open_regular(path: &Path) -> Result<(File, u64), DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let meta = file.metadata().map_err(|e| DataError::io(path, e))?;
     if !meta.is_file() {
-        return Err(bad("not a regular file".into()));
+        return Err(DataError::invalid(path, "not a regular file"));
     }
-    let size = meta.len();
+    Ok((file, meta.len()))
+}
+
+/// Reads only the preamble of a `.npy` stream of `size` bytes: the magic, the version, the header
+/// length and the header's shape (checked not to overflow before the npy parser multiplies it
+/// out). Returns the offset of the body, with the stream rewound to its start.
+fn check_preamble<R: Read + Seek>(file: &mut R, size: u64, path: &Path) -> Result<u64, DataError> {
+    let bad = |m: String| DataError::invalid(path, m);
     let mut preamble = [0u8; 12];
     let mut got = 0;
     while got < preamble.len() {
@@ -205,10 +224,17 @@ fn open_checked(path: &Path) -> Result<(File, u64, u64), DataError> {
     file.seek(SeekFrom::Start(fixed))
         .map_err(|e| DataError::io(path, e))?;
     let mut text = Vec::new();
-    (&mut file)
+    file.by_ref()
         .take(header)
         .read_to_end(&mut text)
         .map_err(|e| DataError::io(path, e))?;
+    let depth = nesting_depth(&text);
+    if depth > MAX_HEADER_NESTING {
+        return Err(bad(format!(
+            "not a valid .npy file: its header nests brackets {depth} deep (at most \
+             {MAX_HEADER_NESTING} for a dict of descr, fortran_order and shape)"
+        )));
+    }
     if let Some(shape) = header_shape(&String::from_utf8_lossy(&text))
         && shape
             .iter()
@@ -222,7 +248,29 @@ fn open_checked(path: &Path) -> Result<(File, u64, u64), DataError> {
     }
     file.seek(SeekFrom::Start(0))
         .map_err(|e| DataError::io(path, e))?;
-    Ok((file, offset, size))
+    Ok(offset)
+}
+
+/// The deepest bracket nesting a header may have: the dict, a structured dtype's list of field
+/// tuples and a sub-array shape inside one. The npy parser backtracks exponentially in the depth
+/// (a 200-byte header of 40 `[` took longer than 10 s), so deeper headers are refused first.
+const MAX_HEADER_NESTING: usize = 4;
+
+/// The deepest nesting of `(`, `[` and `{` in a header (quotes are not tracked, so a bracket inside
+/// a string counts too, which only makes the limit stricter for names that no dtype uses).
+fn nesting_depth(header: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for &b in header {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The dimensions of the header dict's `'shape': (...)` tuple, when it reads as one.
@@ -303,6 +351,39 @@ mod tests {
         assert_eq!(a.data, NpyData::F32(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]));
         write_u8(&p, &[3], &[1, 0, 1]).unwrap();
         assert_eq!(NpyArray::read(&p).unwrap().data, NpyData::U8(vec![1, 0, 1]));
+    }
+
+    #[test]
+    fn bytes_in_memory_read_as_the_file_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        write_f32(&p, &[2, 2], &[0.5, 1.0, 1.5, 2.0]).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let name = Path::new("mem.npy");
+        assert_eq!(
+            NpyArray::from_bytes(name, &bytes).unwrap(),
+            NpyArray::read(&p).unwrap()
+        );
+        for cut in [0, 5, 11, bytes.len() - 1] {
+            let msg = NpyArray::from_bytes(name, &bytes[..cut])
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("mem.npy"), "{cut}: {msg}");
+        }
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904, 4, 4), }";
+        let mut forged = b"\x93NUMPY\x01\x00".to_vec();
+        forged.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        forged.extend_from_slice(header.as_bytes());
+        let msg = NpyArray::from_bytes(name, &forged).unwrap_err().to_string();
+        assert!(msg.contains("more elements than this machine"), "{msg}");
+        // found by fuzzing: 40 nested '[' made the npy parser backtrack for minutes
+        let header = format!("{{{}'descr': '<f4', 'shape': (1,), }}", "[".repeat(40));
+        let mut deep = b"\x93NUMPY\x01\x00".to_vec();
+        deep.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        deep.extend_from_slice(header.as_bytes());
+        deep.extend_from_slice(&[0; 4]);
+        let msg = NpyArray::from_bytes(name, &deep).unwrap_err().to_string();
+        assert!(msg.contains("nests brackets 42 deep"), "{msg}");
     }
 
     #[test]

@@ -331,3 +331,43 @@ fn truncations_of_the_real_file_are_errors() {
         assert!(pickle::from_bytes(&data[..cut]).is_err(), "cut at {cut}");
     }
 }
+
+/// A list of `n` memo references to memo slot `slot`, memoized as `slot + 1` (protocol 2).
+fn list_of_refs(data: &mut Vec<u8>, slot: u8, n: usize) {
+    data.extend_from_slice(b"](");
+    for _ in 0..n {
+        data.extend_from_slice(&[b'h', slot]);
+    }
+    data.extend_from_slice(&[b'e', b'q', slot + 1]);
+}
+
+#[test]
+fn repeated_memo_references_cannot_blow_up_the_tree() {
+    // [[[1]*1000]*1000]*1000 as shared references: a 6 KB pickle whose tree has 10^9 nodes
+    let mut data = vec![0x80, 2, b']', b'('];
+    for _ in 0..1000 {
+        data.extend_from_slice(b"K\x01");
+    }
+    data.extend_from_slice(b"eq\x00");
+    list_of_refs(&mut data, 0, 1000);
+    list_of_refs(&mut data, 1, 1000);
+    data.push(b'.');
+    let e = err(&data);
+    assert!(matches!(e, PickleError::TooLarge { .. }), "{e}");
+    assert!(e.to_string().contains("memo references"), "{e}");
+
+    // modest sharing (the same list ten times) still decodes, as Python would
+    let mut data = vec![0x80, 2, b']', b'(', b'K', 7, b'e', b'q', 0];
+    list_of_refs(&mut data, 0, 10);
+    data.push(b'.');
+    let v = pickle::from_bytes(&data).unwrap();
+    let pickle::PyValue::List(items) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(items.len(), 10);
+    assert!(
+        items
+            .iter()
+            .all(|i| *i == pickle::PyValue::List(vec![pickle::PyValue::Int(7)]))
+    );
+}

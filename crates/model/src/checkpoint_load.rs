@@ -146,10 +146,26 @@ pub fn read_official_tensors(
         let mut out = Vec::new();
         flatten(&archive, chosen, String::new(), &mut out).map_err(pt)?;
         out
+    } else if data.starts_with(b"\x80") || is_torch_name(path) {
+        return Err(layout(
+            path,
+            "not a PyTorch checkpoint this reader knows (a zip archive, torch.save's format \
+             since 1.6) and not safetensors",
+        ));
     } else {
         read_safetensors(path)?
     };
     resolve_keys(flat, selection).map_err(|m| layout(path, m))
+}
+
+/// Whether the file name says PyTorch (`.pt`, `.pth`, `.ckpt`, `.bin`).
+fn is_torch_name(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "pt" | "pth" | "ckpt" | "bin"
+        )
+    })
 }
 
 fn flatten(
@@ -234,6 +250,12 @@ pub fn resolve_keys(
     'strip: loop {
         for prefix in ["model.", "ema.", "ema_model.", "module."] {
             if !flat.is_empty() && flat.iter().all(|(k, _, _)| k.starts_with(prefix)) {
+                if selection == WeightSelection::Raw && prefix.starts_with("ema") {
+                    return Err(format!(
+                        "holds only EMA weights (every key starts with '{prefix}'), not the raw \
+                         weights asked for"
+                    ));
+                }
                 for (k, _, _) in &mut flat {
                     k.drain(..prefix.len());
                 }

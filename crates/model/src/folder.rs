@@ -47,7 +47,15 @@ pub fn read_config(dir: &Path) -> Result<(serde_json::Value, PathBuf), FolderErr
 pub fn folder_method(dir: &Path) -> Result<MethodId, FolderError> {
     let (json, path) = read_config(dir)?;
     match json.get("method") {
-        None => Ok(MethodId::Flow),
+        // the parity fixture's and older flow folders have no `method`, but a network object
+        None if json.get("unet").is_some() || json.get("constructor").is_some() => {
+            Ok(MethodId::Flow)
+        }
+        None => Err(FolderError::new(
+            &path,
+            "no `method` key (and no flow `unet` or `constructor` object): expected `method` = \
+             flow, prob-unet, phiseg or cimd",
+        )),
         Some(v) => v
             .as_str()
             .ok_or_else(|| format!("{v}: not a string"))
@@ -56,12 +64,14 @@ pub fn folder_method(dir: &Path) -> Result<MethodId, FolderError> {
     }
 }
 
-/// The weight files that serve `selection`, most preferred first: the EMA export, or the raw
-/// export falling back to `model.safetensors` (which holds the raw weights when EMA was off).
+/// The weight files that serve `selection`, most preferred first: the EMA export
+/// (`model.safetensors`, the raw weights when EMA was off), or the raw export
+/// (`model_raw.safetensors`, which training always writes). Raw weights never fall back to
+/// `model.safetensors`: with EMA on, that file holds the EMA weights.
 pub fn weight_candidates(selection: WeightSelection) -> &'static [&'static str] {
     match selection {
         WeightSelection::Ema => &["model.safetensors"],
-        WeightSelection::Raw => &["model_raw.safetensors", "model.safetensors"],
+        WeightSelection::Raw => &["model_raw.safetensors"],
     }
 }
 
@@ -96,14 +106,15 @@ mod tests {
         let err = folder_method(dir.path()).unwrap_err().to_string();
         assert!(err.contains("'flwo'") && err.contains("prob-unet"), "{err}");
 
+        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"methd": "cimd"}"#).unwrap();
+        let err = folder_method(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no `method` key"), "{err}");
+
         let raw = weight_candidates(WeightSelection::Raw);
         assert!(find_weights(dir.path(), raw).is_err());
         std::fs::write(dir.path().join("model.safetensors"), b"x").unwrap();
-        assert!(
-            find_weights(dir.path(), raw)
-                .unwrap()
-                .ends_with("model.safetensors")
-        );
+        let err = find_weights(dir.path(), raw).unwrap_err().to_string();
+        assert!(err.contains("model_raw.safetensors"), "{err}");
         std::fs::write(dir.path().join("model_raw.safetensors"), b"x").unwrap();
         assert!(
             find_weights(dir.path(), raw)

@@ -341,6 +341,7 @@ fn data_parallel_training_runs_over_several_devices() {
         dir.path(),
         &devices,
         false,
+        &|_| {},
     )
     .unwrap();
     assert_eq!(summary.steps, 3);
@@ -356,6 +357,7 @@ fn data_parallel_training_runs_over_several_devices() {
         dir.path(),
         &too_many,
         false,
+        &|_| {},
     );
     assert!(
         matches!(

@@ -31,15 +31,35 @@ pub fn input_error(cause: impl Into<Box<dyn Error + Send + Sync>>) -> anyhow::Er
 /// A training error as the CLI reports it: bad settings or data are input errors (exit 2).
 pub fn train_error(e: TrainError) -> anyhow::Error {
     match e {
-        TrainError::Config { .. } | TrainError::Dataset(_) => input_error(e),
+        TrainError::Config { .. } | TrainError::Dataset(_) | TrainError::Resume { .. } => {
+            input_error(e)
+        }
         other => anyhow::Error::new(other),
     }
 }
 
-/// Whether `err`'s chain holds an [`InputError`].
+/// Whether `err`'s chain holds an [`InputError`], or an output path that runs through a regular
+/// file (`--out results/table.md/x`: the user named an impossible folder).
 pub fn is_input_error(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|e| e.downcast_ref::<InputError>().is_some())
+    err.chain().any(|e| {
+        e.downcast_ref::<InputError>().is_some()
+            || e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::NotADirectory)
+    })
+}
+
+/// The error chain as one line, `outer: inner: cause`, leaving out a cause whose text the error
+/// above it already printed (several typed errors quote their source in their own message).
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in err.chain() {
+        let text = e.to_string();
+        if text.is_empty() || parts.last().is_some_and(|above| above.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ").replace(['\n', '\r'], " ")
 }
 
 #[cfg(test)]
@@ -59,5 +79,25 @@ mod tests {
         assert!(is_input_error(&e));
         assert!(!is_input_error(&anyhow::anyhow!("plain")));
         assert_eq!(input_error("just a message").to_string(), "just a message");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading w.safetensors: {0}")]
+    struct Quoting(#[source] std::io::Error);
+
+    #[test]
+    fn one_line_prints_each_cause_once() {
+        let e = anyhow::Error::new(Quoting(std::io::Error::other("disk on fire")))
+            .context("training flow");
+        assert_eq!(
+            one_line(&e),
+            "training flow: reading w.safetensors: disk on fire"
+        );
+        let e = anyhow::Error::new(Outer(std::io::Error::other("two\nlines")));
+        assert_eq!(one_line(&e), "outer: two lines");
+        let nested = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
+        assert!(is_input_error(
+            &anyhow::Error::new(nested).context("writing x")
+        ));
     }
 }

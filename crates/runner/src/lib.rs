@@ -10,8 +10,10 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod cpu_features;
 pub mod input_error;
 pub mod inputs;
+pub mod memory;
 pub mod report;
 pub mod run;
 pub mod table;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use fmseg_runner::cli::Cli;
-use fmseg_runner::input_error::is_input_error;
+use fmseg_runner::input_error::{is_input_error, one_line};
 
 /// Parses the command line; a usage error is one line on stderr and exit code 2 (help and
 /// version print as clap renders them).
@@ -93,8 +93,7 @@ fn main() {
         Ok(Ok(())) => {}
         Ok(Err(err)) if is_broken_pipe(&err) => std::process::exit(BROKEN_PIPE),
         Ok(Err(err)) => {
-            let line = format!("{err:#}").replace('\n', " ");
-            let _ = writeln!(std::io::stderr(), "error: {line}");
+            let _ = writeln!(std::io::stderr(), "error: {}", one_line(&err));
             std::process::exit(if is_input_error(&err) { 2 } else { 1 });
         }
         // the hook printed the line

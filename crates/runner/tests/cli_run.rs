@@ -148,6 +148,52 @@ fn run_writes_everything_reruns_nothing_and_recomputes_only_what_changed() {
     };
     assert_eq!(keep(&csv3, "prob-unet,"), keep(&csv, "prob-unet,"));
     assert_ne!(keep(&csv3, "flow,"), keep(&csv, "flow,"));
+
+    // Fewer sample counts, same maximum: nothing reruns and the tables hold only the new counts.
+    let ks_of = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(6).unwrap().to_string())
+            .collect()
+    };
+    let fewer = spec("1.0").replace("sample_counts: [1, 2, 4]", "sample_counts: [1, 4]");
+    let fourth = ok(&run(&write(dir.path(), "tiny.yaml", &fewer), &out, &[]));
+    assert_eq!(fourth.matches("done, skipped").count(), 3, "{fourth}");
+    let csv4 = read(&out.join("metrics.csv"));
+    assert_eq!(ks_of(&csv4), ["1", "4"].map(String::from).into());
+    let without_2: Vec<String> = csv3
+        .lines()
+        .filter(|l| l.split(',').nth(6) != Some("2"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        csv4.lines().map(str::to_string).collect::<Vec<_>>(),
+        without_2
+    );
+    // A count added below the maximum is scored from the cells' stored samples, not rerun.
+    let more = spec("1.0").replace("sample_counts: [1, 2, 4]", "sample_counts: [1, 3, 4]");
+    let fifth = ok(&run(&write(dir.path(), "tiny.yaml", &more), &out, &[]));
+    assert_eq!(fifth.matches("done, skipped").count(), 3, "{fifth}");
+    let csv5 = read(&out.join("metrics.csv"));
+    assert_eq!(ks_of(&csv5), ["1", "3", "4"].map(String::from).into());
+    for method in ["oracle", "flow", "prob-unet"] {
+        let n = csv5
+            .lines()
+            .filter(|l| l.starts_with(&format!("{method},")) && l.contains(",3,ged,"))
+            .count();
+        assert_eq!(n, 3, "{method}: one GED at k = 3 per test image");
+    }
+    let at_4 = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.split(',').nth(6) == Some("4"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        at_4(&csv5),
+        at_4(&csv4),
+        "rescoring keeps the other counts' values"
+    );
 }
 
 #[test]

@@ -183,12 +183,33 @@ fn read_sample(dir: &Path, id: String) -> Result<Option<RawSample>, CimdError> {
     }))
 }
 
-/// Decodes to 8-bit greyscale: `(width, height, pixels)`.
+/// Decoded bytes an image file may take per byte of file (plus [`DECODE_FLOOR`]): a header that
+/// announces a huge picture in a small file is refused before its pixels are allocated.
+const DECODE_PER_FILE_BYTE: u64 = 256;
+
+/// Decoded bytes any image file may take.
+const DECODE_FLOOR: u64 = 64 << 20;
+
+/// Decodes to 8-bit greyscale: `(width, height, pixels)`; the decoder may allocate at most
+/// `DECODE_PER_FILE_BYTE` × the file size + `DECODE_FLOOR`.
 fn grey(path: &Path) -> Result<(u32, u32, Vec<u8>), CimdError> {
-    let img = image::open(path).map_err(|source| CimdError::Decode {
+    let decode = |source| CimdError::Decode {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| decode(image::ImageError::IoError(e)))?
+        .len();
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(
+        size.saturating_mul(DECODE_PER_FILE_BYTE)
+            .saturating_add(DECODE_FLOOR),
+    );
+    let mut reader = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| decode(image::ImageError::IoError(e)))?;
+    reader.limits(limits);
+    let img = reader.decode().map_err(decode)?;
     let l = img.into_luma8();
     Ok((l.width(), l.height(), l.into_raw()))
 }
@@ -204,4 +225,56 @@ fn natural(a: &str, b: &str) -> Ordering {
             .collect()
     };
     key(a).cmp(&key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CRC-32 (IEEE) of PNG chunks.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_small_file_announcing_a_huge_picture_is_refused_before_decoding() {
+        let dir = tempfile::tempdir().unwrap();
+        // a PNG of 20000 × 20000 greyscale pixels (400 MB, under image's own 512 MiB default) whose data is 8 bytes long
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&20_000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+        let idat = b"IDAT\x78\x9c\x63\x00\x00\x00\x01\x00".to_vec();
+        for chunk in [ihdr, idat, b"IEND".to_vec()] {
+            png.extend_from_slice(&(chunk.len() as u32 - 4).to_be_bytes());
+            png.extend_from_slice(&chunk);
+            png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        }
+        let path = dir.path().join("huge.png");
+        std::fs::write(&path, &png).unwrap();
+        let err = grey(&path).unwrap_err().to_string();
+        assert!(err.contains("huge.png") && err.contains("limit"), "{err}");
+
+        let small = dir.path().join("small.png");
+        image::GrayImage::from_raw(3, 2, vec![0, 50, 100, 150, 200, 250])
+            .unwrap()
+            .save(&small)
+            .unwrap();
+        assert_eq!(
+            grey(&small).unwrap(),
+            (3, 2, vec![0, 50, 100, 150, 200, 250])
+        );
+    }
 }

@@ -54,6 +54,57 @@ pub struct PreprocessReport {
     pub kept_all_empty: usize,
 }
 
+/// The first non-finite image pixel of `ds`, if any.
+pub fn first_non_finite(ds: &RawDataset) -> Option<NonFinite<'_>> {
+    ds.samples.iter().enumerate().find_map(|(sample, s)| {
+        let pixel = s.image.iter().position(|v| !v.is_finite())?;
+        Some(NonFinite {
+            sample,
+            id: &s.id,
+            pixel,
+            value: s.image[pixel],
+        })
+    })
+}
+
+/// A non-finite pixel of a dataset (normalisation would silently turn it into 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonFinite<'a> {
+    /// Sample index.
+    pub sample: usize,
+    /// Sample id.
+    pub id: &'a str,
+    /// Flat index into the sample's (C, H, W) image.
+    pub pixel: usize,
+    /// The value (NaN or ±inf).
+    pub value: f32,
+}
+
+impl std::fmt::Display for NonFinite<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sample {} ('{}') has pixel {} = {} (images must be finite)",
+            self.sample, self.id, self.pixel, self.value
+        )
+    }
+}
+
+/// Bytes the preprocessed samples take (float32 images, u8 masks) at the size `cfg` gives them
+/// (`size`, else `crop`, else their own), in `u128` so that no request overflows.
+pub fn preprocessed_bytes(ds: &RawDataset, cfg: &PreprocessConfig) -> u128 {
+    ds.samples
+        .iter()
+        .map(|s| {
+            let (h, w) = match cfg.size.or(cfg.crop) {
+                Some(side) => (side as u128, side as u128),
+                None => (s.height as u128, s.width as u128),
+            };
+            h * w * (4 * s.channels as u128 + s.masks.len() as u128)
+        })
+        .sum()
+}
+
 /// Whether every rater of a sample marked nothing (also true with no raters).
 pub fn all_raters_empty(s: &RawSample) -> bool {
     s.masks.iter().all(|m| m.iter().all(|&v| v == 0))

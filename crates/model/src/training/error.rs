@@ -44,6 +44,15 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// `--resume` cannot continue the run in `dir`: its configuration differs, or its checkpoint
+    /// cannot be read back.
+    #[error("cannot resume {}: {message}", dir.display())]
+    Resume {
+        /// The run's output folder.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// The training data cannot feed the run.
     #[error(transparent)]
     Dataset(#[from] crate::dataset::DatasetError),

@@ -21,6 +21,7 @@ mod checkpoint;
 mod config;
 mod error;
 pub mod parallel;
+mod resume;
 mod run;
 
 use burn::module::Module;

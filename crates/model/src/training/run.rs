@@ -18,6 +18,7 @@ use super::checkpoint::{
     save_checkpoint, write_safetensors_atomic,
 };
 use super::parallel::shard_gradients;
+use super::resume::{check_resumable, remove_orphans};
 use super::{Objective, TrainConfig, TrainError};
 use crate::dataset::{BatchBuilder, TrainSource};
 use crate::ema_device::DeviceEma;
@@ -167,12 +168,16 @@ pub fn train<O: Objective>(
         out,
         std::slice::from_ref(device),
         resume,
+        &|_| {},
     )
 }
 
 /// [`train`] with synchronous data parallelism over `devices` (autodiff devices; the model,
 /// the optimiser and the EMA live on `devices[0]`; [`super::parallel`]). One device is exactly
-/// [`train`]; several need `batch_size ≥ devices.len()`.
+/// [`train`]; several need `batch_size ≥ devices.len()`. `on_start` is called with the first
+/// step once the settings, the data and any checkpoint resumed from have been accepted (a
+/// caller announces the run there, so that a refused run prints nothing but its error).
+#[allow(clippy::too_many_arguments)]
 pub fn train_on<O: Objective>(
     objective: &O,
     source: &dyn TrainSource,
@@ -181,6 +186,7 @@ pub fn train_on<O: Objective>(
     out: &Path,
     devices: &[Device],
     resume: bool,
+    on_start: &dyn Fn(u64),
 ) -> Result<TrainSummary, TrainError> {
     config.validate()?;
     config.check_devices(devices.len())?;
@@ -192,9 +198,27 @@ pub fn train_on<O: Objective>(
     };
     builder.check(source)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    write_config(objective, config, metadata, out)?;
-    let (mut st, mut last_checkpoint) = init(objective, config, out, device, resume)?;
+    let config_json = config_json(objective, config, metadata);
+    let resuming = resume && latest_checkpoint(out)?.is_some();
+    if resuming {
+        check_resumable(out, &config_json)?;
+    }
+    write_config(&config_json, out)?;
+    let (mut st, mut last_checkpoint) =
+        init(objective, config, out, device, resume).map_err(|e| match e {
+            // a checkpoint that cannot be read back (truncated, deleted files, other shapes)
+            TrainError::Io { .. } | TrainError::Checkpoint { .. } | TrainError::Model(_)
+                if resuming =>
+            {
+                TrainError::Resume {
+                    dir: out.to_path_buf(),
+                    message: format!("its newest checkpoint cannot be read back: {e}"),
+                }
+            }
+            other => other,
+        })?;
     let start_step = st.step;
+    on_start(start_step);
     let mut csv = open_loss_csv(out, st.step)?;
     let csv_path = out.join("loss.csv");
     let started = Instant::now();
@@ -282,6 +306,7 @@ pub fn train_on<O: Objective>(
         &out.join("model.safetensors"),
         shadow.as_deref().unwrap_or(&raw),
     )?;
+    remove_orphans(out)?;
     Ok(TrainSummary {
         start_step,
         steps: st.step,
@@ -338,12 +363,13 @@ fn ema_export<O: Objective>(
         .transpose()
 }
 
-fn write_config<O: Objective>(
+/// `config.json`: the method, the training settings, the objective's description, the caller's
+/// metadata and which weights each exported file holds.
+fn config_json<O: Objective>(
     objective: &O,
     config: &TrainConfig,
     metadata: &serde_json::Value,
-    out: &Path,
-) -> Result<(), TrainError> {
+) -> serde_json::Value {
     let mut json = serde_json::json!({ "method": objective.name(), "training": config });
     for extra in [objective.describe(), metadata.clone()] {
         if let (Some(map), serde_json::Value::Object(extra)) = (json.as_object_mut(), extra) {
@@ -354,7 +380,11 @@ fn write_config<O: Objective>(
         "model.safetensors": if config.ema_decay.is_some() { "ema" } else { "raw" },
         "model_raw.safetensors": "raw",
     });
+    json
+}
+
+fn write_config(json: &serde_json::Value, out: &Path) -> Result<(), TrainError> {
     let path = out.join("config.json");
-    let text = serde_json::to_vec_pretty(&json).map_err(|e| TrainError::checkpoint(&path, e))?;
+    let text = serde_json::to_vec_pretty(json).map_err(|e| TrainError::checkpoint(&path, e))?;
     fmseg_data::atomic::write_atomic(&path, &text).map_err(|e| TrainError::checkpoint(&path, e))
 }

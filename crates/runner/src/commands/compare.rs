@@ -53,11 +53,17 @@ fn default_counts(n: usize) -> Vec<usize> {
 pub fn run(args: &CompareArgs) -> Result<()> {
     let mut rows: Vec<MetricRow> = Vec::new();
     let mut min_n = usize::MAX;
+    let mut seen = std::collections::HashSet::new();
     for spec in &args.methods {
         let (name, path) = spec
             .split_once('=')
             .filter(|(n, p)| !n.is_empty() && !p.is_empty())
             .ok_or_else(|| input_error(format!("--method '{spec}': expected NAME=S.npy")))?;
+        if !seen.insert(name) {
+            return Err(input_error(format!(
+                "--method {name}: the name is given twice (each method needs its own row)"
+            )));
+        }
         let input = load_evaluation_input(path.as_ref(), &args.annotations)?;
         min_n = min_n.min(input.shape.samples);
         let per_image = evaluate_images(

@@ -11,6 +11,11 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use crate::input_error::input_error;
+use crate::memory::{self, Need};
+
+/// Written last by `data synth`: a synth folder without it is incomplete (`data inspect` refuses
+/// it).
+const SYNTH_MARKER: &str = fmseg_data::inspect::ARRAY_FOLDER_MARKERS[0];
 
 /// `fmseg data ...`.
 #[derive(Debug, Subcommand)]
@@ -62,6 +67,15 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
     if args.count == 0 {
         return Err(input_error("--count must be at least 1"));
     }
+    if args.oracle_samples == Some(0) {
+        return Err(input_error("--oracle-samples must be at least 1"));
+    }
+    if args.start.checked_add(args.count as u64).is_none() {
+        return Err(input_error(format!(
+            "--start {} + --count {} overflows the image index",
+            args.start, args.count
+        )));
+    }
     let config = SynthConfig {
         preset,
         size: args.size.unwrap_or_else(|| preset.default_size()),
@@ -69,11 +83,37 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
         seed: args.seed,
     };
     let dataset = SyntheticDataset::new(config.clone()).map_err(input_error)?;
+    let (s, c, m, n) = (config.size, dataset.channels(), config.raters, args.count);
+    // each image: its float image twice, its masks twice, four float maps of the oracle held
+    // while the files are built
+    let per_image = 8 * c + 2 * m + 16;
+    memory::check(
+        &format!("--count {n}"),
+        Need::elements(&[n, s, s, per_image], 1),
+        &format!("{n} images × {s}×{s} pixels × {per_image} bytes ({c} channels, {m} raters)"),
+    )?;
+    if let Some(draws) = args.oracle_samples {
+        memory::check(
+            &format!("--oracle-samples {draws}"),
+            Need::elements(&[n, draws, s, s], 4),
+            &format!("{n} images × {draws} draws × {s}×{s} float32"),
+        )?;
+    }
+    // the marker goes first and comes back last: an interrupted run leaves no complete-looking
+    // folder, and no oracle samples of an earlier run stay beside new images
+    for stale in [SYNTH_MARKER, "oracle_samples.npy"] {
+        match std::fs::remove_file(args.out.join(stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e)
+                    .with_context(|| format!("removing {}", args.out.join(stale).display()));
+            }
+            _ => {}
+        }
+    }
     let items: Vec<_> = (0..args.count as u64)
         .into_par_iter()
         .map(|i| dataset.sample(args.start + i))
         .collect();
-    let (s, c, m, n) = (config.size, dataset.channels(), config.raters, args.count);
     let images: Vec<f32> = items
         .iter()
         .flat_map(|it| it.image.iter().copied())
@@ -90,9 +130,6 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
     write_f32(&out.join("marginal.npy"), &[n, s, s], &marginal)?;
     write_f32(&out.join("variance.npy"), &[n, s, s], &variance)?;
     if let Some(draws) = args.oracle_samples {
-        if draws == 0 {
-            return Err(input_error("--oracle-samples must be at least 1"));
-        }
         let samples: Vec<f32> = items
             .par_iter()
             .flat_map_iter(|it| it.oracle.samples(args.seed, it.index, draws))
@@ -123,7 +160,7 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
         "items": summaries,
     });
     write_atomic(
-        &out.join("oracle.json"),
+        &out.join(SYNTH_MARKER),
         serde_json::to_string_pretty(&oracle)?.as_bytes(),
     )
     .context("writing oracle.json")?;

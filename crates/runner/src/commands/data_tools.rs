@@ -7,10 +7,13 @@ use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_data::cache::{CacheError, source_sha256, write_cache};
 use fmseg_data::inspect::{Summary, format_name, load_any, summarize};
-use fmseg_data::preprocess::{PreprocessConfig, preprocess_dataset};
+use fmseg_data::preprocess::{
+    PreprocessConfig, first_non_finite, preprocess_dataset, preprocessed_bytes,
+};
 use serde_json::json;
 
 use crate::input_error::input_error;
+use crate::memory::{self, Need};
 
 /// `fmseg data inspect`.
 #[derive(Debug, Args)]
@@ -121,6 +124,22 @@ pub fn convert(args: &ConvertArgs) -> Result<()> {
         size: args.size,
         keep_empty: !args.drop_empty,
     };
+    if let Some(bad) = first_non_finite(&ds) {
+        return Err(input_error(format!("{}: {bad}", args.path.display())));
+    }
+    let flag = match (args.size, args.crop) {
+        (Some(s), _) => format!("--size {s}"),
+        (None, Some(c)) => format!("--crop {c}"),
+        (None, None) => "the dataset".into(),
+    };
+    memory::check(
+        &flag,
+        Need::bytes_of(preprocessed_bytes(&ds, &cfg)).times(2),
+        &format!(
+            "{} samples' float32 images and u8 masks at that side, twice while they are built",
+            ds.samples.len()
+        ),
+    )?;
     let (ds, report) = preprocess_dataset(ds, &cfg);
     if ds.is_empty() {
         return Err(input_error(format!(

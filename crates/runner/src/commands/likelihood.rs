@@ -17,7 +17,7 @@ use fmseg_model::flow::sampling::GuidedField;
 use fmseg_model::ode::{Solver, SolverConfig};
 use serde_json::json;
 
-use super::model::{parse_guidance, read_tensor4};
+use super::model::{parse_guidance, read_images};
 use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
 
@@ -94,7 +94,8 @@ pub fn run(args: &LikelihoodArgs) -> Result<()> {
     config.dropout = 0.0; // the divergence runs on autodiff states, where burn's dropout is active
     let unet = load_official_with(&config, &weights, &device, WeightSelection::Ema)
         .map_err(input_error)?;
-    let images = read_tensor4(&args.images, &device)?;
+    let (dims, pixels) = read_images(&args.images)?;
+    let images = Tensor::<4>::from_data(TensorData::new(pixels, dims), &device);
     let [n, c, h, w] = images.dims();
     let ann = NpyArray::read(&args.annotations).map_err(input_error)?;
     let [an, m, ah, aw]: [usize; 4] = ann.shape.as_slice().try_into().map_err(|_| {

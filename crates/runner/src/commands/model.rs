@@ -64,10 +64,11 @@ pub fn parse_guidance(text: &str) -> Result<f64> {
         other => other
             .parse::<f64>()
             .ok()
-            .filter(|w| w.is_finite())
+            .filter(|w| w.is_finite() && *w >= -1.0)
             .ok_or_else(|| {
                 input_error(format!(
-                    "--guidance '{other}': expected conditional, unconditional or a number"
+                    "--guidance '{other}': expected conditional, unconditional or a number ≥ -1 \
+                     (-1 is the unconditional field)"
                 ))
             }),
     }
@@ -99,6 +100,12 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
 
 /// A rank-4 float .npy as a tensor on `device`.
 pub fn read_tensor4(path: &Path, device: &Device) -> Result<Tensor<4>> {
+    let (dims, values) = read_rank4(path)?;
+    Ok(Tensor::from_data(TensorData::new(values, dims), device))
+}
+
+/// A rank-4 float .npy (no empty dimension) as (dims, values).
+pub fn read_rank4(path: &Path) -> Result<([usize; 4], Vec<f32>)> {
     let (shape, values) = read_f32(path)?;
     let dims: [usize; 4] = shape.as_slice().try_into().map_err(|_| {
         input_error(format!(
@@ -112,7 +119,22 @@ pub fn read_tensor4(path: &Path, device: &Device) -> Result<Tensor<4>> {
             path.display()
         )));
     }
-    Ok(Tensor::from_data(TensorData::new(values, dims), device))
+    Ok((dims, values))
+}
+
+/// Condition images: a rank-4 float .npy (N, C, H, W) whose values are all in [0, 1], as the
+/// networks were trained on min–max normalised images (0..255 images are refused, not rescaled).
+pub fn read_images(path: &Path) -> Result<([usize; 4], Vec<f32>)> {
+    let (dims, values) = read_rank4(path)?;
+    if let Some(i) = values.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        return Err(input_error(format!(
+            "{}: value {} at flat index {i} is outside [0, 1] (images must be min–max \
+             normalised, as in training)",
+            path.display(),
+            values[i]
+        )));
+    }
+    Ok((dims, values))
 }
 
 /// The `constructor` object of an official config file.

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use fmseg_data::npy::write_f32;
 use fmseg_model::checkpoint_load::WeightSelection;
@@ -18,9 +19,10 @@ use fmseg_model::flow::sampling::FlowSamplerConfig;
 use fmseg_model::ode::Solver;
 use fmseg_model::precision::Precision;
 
-use super::model::{parse_guidance, read_tensor4};
+use super::model::{parse_guidance, read_images};
 use crate::cli::DeviceArgs;
 use crate::input_error::input_error;
+use crate::memory::{self, Need};
 use crate::run::method::{MethodConfig, flow_sampling};
 use crate::run::spec::SamplingSpec;
 
@@ -101,6 +103,16 @@ pub fn run(args: &SampleArgs) -> Result<()> {
             "--count, --steps and --max-batch must be at least 1",
         ));
     }
+    let (dims, pixels) = read_images(&args.images)?;
+    let [n, _, h, w] = dims;
+    memory::check(
+        &format!("--count {}", args.count),
+        Need::elements(&[n, args.count, h, w], 4).times(2),
+        &format!(
+            "{n} images × {} samples × {h}×{w} float32, twice: the masks and the file",
+            args.count
+        ),
+    )?;
     let weights = if args.raw_weights {
         WeightSelection::Raw
     } else {
@@ -136,7 +148,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
     let sampler = method
         .load_sampler(&args.checkpoint, &device.device)
         .map_err(input_error)?;
-    let images = read_tensor4(&args.images, &device.device)?;
+    let images = Tensor::from_data(TensorData::new(pixels, dims), &device.device);
     let set = sampler
         .sample(images, args.count, args.seed)
         .map_err(|e| input_error(format!("{}: {e}", args.images.display())))?;

@@ -21,7 +21,7 @@ use crate::cli::DeviceArgs;
 use crate::input_error::{input_error, train_error};
 use crate::run::ablation::{Variant, variants};
 use crate::run::data::load_dataset;
-use crate::run::plan::resolve_block;
+use crate::run::plan::resolve_variant;
 use crate::run::spec_file::SpecFile;
 
 /// `fmseg train`.
@@ -123,8 +123,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .seed
         .or_else(|| file.spec.seeds.first().copied())
         .unwrap_or(0);
-    let (_, method) = resolve_block(&file, variant.block, &variant.value, seed, data.shape())
-        .map_err(input_error)?;
+    let (_, method) = resolve_variant(&file, variant, seed, data.shape()).map_err(input_error)?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("results")
             .join(file.name())
@@ -139,13 +138,16 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         "dataset": { "id": data.id, "fingerprint": data.fingerprint, "train_count": data.train_count },
     });
     let (devices, names) = training_devices(&method.devices, &device).map_err(input_error)?;
-    eprintln!(
-        "training {} on {} ({} items, seed {seed}) on {names} into {}",
-        variant.label,
-        data.id,
-        data.train_count,
-        out.display()
-    );
+    let announce = |start: u64| {
+        eprintln!(
+            "training {} on {} ({} items, seed {seed}) on {names} into {}{}",
+            variant.label,
+            data.id,
+            data.train_count,
+            out.display(),
+            crate::run::execute::resuming_at(start)
+        );
+    };
     let summary = method
         .method
         .train(
@@ -155,6 +157,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             &out,
             &devices,
             args.resume,
+            &announce,
         )
         .map_err(train_error)
         .with_context(|| format!("training {} into {}", method.method.id(), out.display()))?;

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use fmseg_data::cache::source_sha256;
 use fmseg_data::formats::RawDataset;
 use fmseg_data::inspect::{format_name, load_any};
-use fmseg_data::preprocess::{PreprocessConfig, preprocess_dataset};
+use fmseg_data::preprocess::{
+    PreprocessConfig, first_non_finite, preprocess_dataset, preprocessed_bytes,
+};
 use fmseg_data::synth::oracle::Oracle;
 use fmseg_data::synth::{SynthConfig, SyntheticDataset};
 use fmseg_model::dataset::InMemorySource;
@@ -96,6 +98,17 @@ pub fn load_dataset(
         .iter()
         .find(|(id, _)| *id == entry.id)
         .map(|(_, p)| p.clone());
+    if let (Some(g), Some(_)) = (&given, &entry.synthetic) {
+        return Err(file.invalid(
+            &field("synthetic"),
+            format!(
+                "--data {}={}: '{}' is a synthetic dataset, which reads no files",
+                entry.id,
+                g.display(),
+                entry.id
+            ),
+        ));
+    }
     let base = |root: Option<&Path>| -> PathBuf {
         match root {
             Some(r) => resolve_path(&file.path, r),
@@ -190,8 +203,26 @@ fn synthetic(
     if test_count == 0 {
         return Err(file.invalid(&field("test_count"), "must be at least 1"));
     }
-    let train_range = s.train_start..s.train_start + s.train_count as u64;
-    let test_range = s.test_start..s.test_start + test_count as u64;
+    let end = |start: u64, count: usize, name: &str| {
+        start.checked_add(count as u64).ok_or_else(|| {
+            file.invalid(
+                &field(name),
+                format!("{start} + {count} items overflows the item index"),
+            )
+        })
+    };
+    let train_range = s.train_start..end(s.train_start, s.train_count, "train_start")?;
+    let test_range = s.test_start..end(s.test_start, test_count, "test_start")?;
+    let side = config.size as u128;
+    let per_item = side * side * (4 * generator.channels() as u128 + config.raters as u128);
+    let items = s.train_count as u128 + test_count as u128;
+    if let Some(message) = crate::memory::refusal(
+        &format!("train_count {} + test_count {test_count}", s.train_count),
+        crate::memory::Need::bytes_of(items.saturating_mul(per_item)).times(2),
+        &format!("items × {side}×{side} pixels, images and masks, twice while they are built"),
+    ) {
+        return Err(file.invalid(&field("train_count"), message));
+    }
     if train_range.start < test_range.end && test_range.start < train_range.end {
         return Err(file.invalid(
             &field("test_start"),
@@ -242,6 +273,11 @@ fn real(
         Some(p) => Some(load_any(p).map_err(|e| file.invalid(&field("test_path"), e.to_string()))?),
         None => None,
     };
+    for (set, name) in [(Some(&raw), "path"), (raw_test.as_ref(), "test_path")] {
+        if let Some(bad) = set.and_then(first_non_finite) {
+            return Err(file.invalid(&field(name), bad.to_string()));
+        }
+    }
     let detected = format_name(raw.format);
     if let Some(FormatChoice(Some(want))) = entry.format
         && want != raw.format
@@ -289,6 +325,18 @@ fn real(
             ));
         }
     };
+    let need = preprocessed_bytes(&train, &config) + preprocessed_bytes(&test, &config);
+    if let Some(message) = crate::memory::refusal(
+        &format!(
+            "preprocess size {} crop {}",
+            opt_side(config.size),
+            opt_side(config.crop)
+        ),
+        crate::memory::Need::bytes_of(need).times(2),
+        "every sample's float32 image and u8 masks at that side, twice while they are built",
+    ) {
+        return Err(file.invalid(&field("preprocess.size"), message));
+    }
     let (train, train_report) = preprocess_dataset(train, &config);
     let (test, test_report) = preprocess_dataset(test, &config);
     let mut test = test;
@@ -396,4 +444,9 @@ fn to_arrays(
         },
         n,
     ))
+}
+
+/// A side for a message (`none` when not given).
+fn opt_side(side: Option<usize>) -> String {
+    side.map_or_else(|| "none".into(), |s| s.to_string())
 }

@@ -14,8 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{NpyArray, NpyData, write_f32};
 use fmseg_data::rng::Rng;
-use fmseg_metrics::dataset::{DatasetShape, evaluate_images};
-use fmseg_metrics::image::Prefixes;
+use fmseg_metrics::dataset::DatasetShape;
 use fmseg_model::dataset::InMemorySource;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -24,9 +23,10 @@ use super::counts::SampleCounts;
 use super::data::TestSet;
 use super::layout::{CellRecord, cell_dir, model_dir, trained};
 use super::plan::{Cell, CellKind};
+use super::score::score_cell;
 use crate::backend::{SelectedDevice, training_devices};
 use crate::input_error::{input_error, train_error};
-use crate::report::rows::{MethodColumn, MetricRow, RowIdentity};
+use crate::report::rows::MethodColumn;
 
 /// Images per sampling call (fixed: it is part of the noise seeding).
 pub const CHUNK: usize = 8;
@@ -49,16 +49,27 @@ pub fn ensure_trained(
     }
     let p = &cell.planned;
     let (devices, names) = training_devices(&method.devices, device).map_err(input_error)?;
-    eprintln!(
-        "training {} on {} (seed {}) on {names} into {}",
-        p.label,
-        p.dataset,
-        p.seed,
-        dir.display()
-    );
+    let announce = |start: u64| {
+        eprintln!(
+            "training {} on {} (seed {}) on {names} into {}{}",
+            p.label,
+            p.dataset,
+            p.seed,
+            dir.display(),
+            resuming_at(start)
+        );
+    };
     let summary = method
         .method
-        .train(&method.training, meta, source, &dir, &devices, true)
+        .train(
+            &method.training,
+            meta,
+            source,
+            &dir,
+            &devices,
+            true,
+            &announce,
+        )
         .map_err(train_error)
         .with_context(|| format!("training {} into {}", p.label, dir.display()))?;
     let record = json!({
@@ -74,6 +85,15 @@ pub fn ensure_trained(
         serde_json::to_string_pretty(&record)?.as_bytes(),
     )?;
     Ok(summary.seconds)
+}
+
+/// `, resuming at step N` for a run that continues a checkpoint, else nothing.
+pub fn resuming_at(start: u64) -> String {
+    if start > 0 {
+        format!(", resuming at step {start}")
+    } else {
+        String::new()
+    }
 }
 
 /// The seed of chunk `c` of a cell with seed `seed`.
@@ -190,20 +210,7 @@ pub fn run_cell(
         height: h,
         width: w,
     };
-    let per_image = evaluate_images(&samples, &test.annotations, shape, Prefixes::All)
-        .with_context(|| format!("scoring {}", p.label))?;
-    let identity = RowIdentity {
-        method: p.method,
-        variant: &p.variant,
-        label: &p.label,
-        dataset: &p.dataset,
-        seed: p.seed,
-    };
-    let rows: Vec<MetricRow> = per_image
-        .iter()
-        .enumerate()
-        .flat_map(|(i, per_k)| identity.image_rows(i, per_k, |k| counts.contains(k)))
-        .collect();
+    let rows = score_cell(p, &samples, &test.annotations, shape, counts)?;
     let eval_seconds = started.elapsed().as_secs_f64();
     write_atomic(
         &dir.join("rows.json"),

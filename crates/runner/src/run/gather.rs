@@ -3,16 +3,18 @@
 //! and figures are built from (with several seeds each image's value is first averaged over
 //! seeds, then the interval is taken over images).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use super::layout::{CellRecord, cell_dir, finished};
 use super::plan::{Plan, PlannedCell};
+use super::score::rescore;
+use crate::input_error::input_error;
 use crate::report::bootstrap::{RESAMPLES, bootstrap_mean};
-use crate::report::rows::{MetricRow, RowIdentity, metric_name};
+use crate::report::rows::{MetricRow, metric_name};
 
 /// The finished cells' records and rows, and the unfinished cells.
 pub struct Gathered {
@@ -43,21 +45,21 @@ pub fn gather(plan: &Plan, out: &Path) -> Result<Gathered> {
             missing.push(cell.clone());
             continue;
         };
-        let path = cell_dir(out, &cell.key).join("rows.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let stored: Vec<StoredRow> =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        let c = &record.cell;
-        let identity = RowIdentity {
-            method: c.method,
-            variant: &c.variant,
-            label: &c.label,
-            dataset: &c.dataset,
-            seed: c.seed,
+        let dir = cell_dir(out, &cell.key);
+        let path = dir.join("rows.json");
+        let corrupt = |e: &dyn std::fmt::Display| {
+            input_error(format!(
+                "{}: {e} (a finished cell's results are damaged: delete {} to run the cell again)",
+                path.display(),
+                dir.display()
+            ))
         };
+        let text = std::fs::read_to_string(&path).map_err(|e| corrupt(&e))?;
+        let stored: Vec<StoredRow> = serde_json::from_str(&text).map_err(|e| corrupt(&e))?;
+        let identity = record.cell.identity();
+        let mut cell_rows = Vec::with_capacity(stored.len());
         for r in stored {
-            rows.push(match r {
+            cell_rows.push(match r {
                 StoredRow::Row(row) => row,
                 StoredRow::Legacy(image, k, metric, value) => MetricRow {
                     method: identity.method,
@@ -67,12 +69,23 @@ pub fn gather(plan: &Plan, out: &Path) -> Result<Gathered> {
                     seed: identity.seed,
                     image,
                     k,
-                    metric: metric_name(&metric)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                    metric: metric_name(&metric).map_err(|e| corrupt(&e))?,
                     value,
                 },
             });
         }
+        // the tables hold exactly the current sample counts: rows of counts since dropped are
+        // left out, and counts added below the cell's maximum are scored from its samples
+        let counts = &plan.sample_counts;
+        let scored: BTreeSet<usize> = cell_rows.iter().map(|r| r.k).collect();
+        let unscored = counts
+            .as_slice()
+            .iter()
+            .any(|k| *k <= record.samples && !scored.contains(k));
+        if unscored {
+            cell_rows = rescore(out, &record, counts)?;
+        }
+        rows.extend(cell_rows.into_iter().filter(|r| counts.contains(r.k)));
         records.push(record);
     }
     Ok(Gathered {

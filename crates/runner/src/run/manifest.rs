@@ -50,6 +50,7 @@ pub fn device_description(this: Option<&str>, gathered: &Gathered) -> serde_json
             std::env::consts::ARCH,
             rayon::current_num_threads()
         ),
+        "cpu_features": crate::cpu_features::cpu_features(),
     })
 }
 

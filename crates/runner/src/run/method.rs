@@ -275,7 +275,9 @@ impl MethodConfig {
 
     /// Trains the model into `dir` with the shared loop on `devices` (autodiff devices; several
     /// = data parallel, [`fmseg_model::training::parallel`]); `meta` is merged into the
-    /// folder's `config.json`.
+    /// folder's `config.json`; `on_start` gets the first step once the run is accepted (the
+    /// settings, the data and any checkpoint resumed from).
+    #[allow(clippy::too_many_arguments)]
     pub fn train(
         &self,
         training: &TrainConfig,
@@ -284,13 +286,14 @@ impl MethodConfig {
         dir: &Path,
         devices: &[Device],
         resume: bool,
+        on_start: &dyn Fn(u64),
     ) -> Result<TrainSummary, TrainError> {
         match self {
-            Self::Flow { objective, .. } => {
-                train_on(objective, source, training, meta, dir, devices, resume)
-            }
+            Self::Flow { objective, .. } => train_on(
+                objective, source, training, meta, dir, devices, resume, on_start,
+            ),
             Self::Baseline { config, .. } => {
-                config.train(training, meta, source, dir, devices, resume)
+                config.train(training, meta, source, dir, devices, resume, on_start)
             }
         }
     }

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod method;
 pub mod plan;
 pub mod prepare;
+pub mod score;
 pub mod slurm;
 pub mod spec;
 pub mod spec_file;

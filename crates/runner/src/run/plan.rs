@@ -12,7 +12,7 @@ use fmseg_model::training::TrainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::ablation::{set_path, variants};
+use super::ablation::{Variant, set_path, variants};
 use super::counts::SampleCounts;
 use super::data::LoadedDataset;
 use super::key::key_of;
@@ -20,7 +20,7 @@ use super::method::{MethodConfig, ResolvedMethod};
 use super::spec::{FigureSpec, MethodEntry};
 use super::spec_file::{ExperimentError, SpecFile};
 use crate::backend::DeviceChoice;
-use crate::report::rows::MethodColumn;
+use crate::report::rows::{MethodColumn, RowIdentity};
 
 /// One planned cell as `plan.json` and `cell.json` list it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +80,19 @@ pub struct Plan {
     pub datasets: Vec<PlannedDataset>,
     /// Cells in plan order.
     pub cells: Vec<PlannedCell>,
+}
+
+impl PlannedCell {
+    /// What every long row of this cell says about where it came from.
+    pub fn identity(&self) -> RowIdentity<'_> {
+        RowIdentity {
+            method: self.method,
+            variant: &self.variant,
+            label: &self.label,
+            dataset: &self.dataset,
+            seed: self.seed,
+        }
+    }
 }
 
 /// What a cell runs.
@@ -146,6 +159,36 @@ pub fn resolve_block(
     Ok((entry, resolved))
 }
 
+/// [`resolve_block`] for a variant of the grid: when the variant fails but its unmodified block
+/// resolves, the ablation's values are at fault, and the error names `ablation.axes` and the
+/// variant instead of the method block the user did not change.
+pub fn resolve_variant(
+    file: &SpecFile,
+    variant: &Variant,
+    seed: u64,
+    shape: DataShape,
+) -> Result<(MethodEntry, ResolvedMethod), ExperimentError> {
+    resolve_block(file, variant.block, &variant.value, seed, shape).map_err(|e| {
+        let plain = &file.spec.methods[variant.block];
+        if variant.variant.is_empty()
+            || resolve_block(file, variant.block, plain, seed, shape).is_err()
+        {
+            return e;
+        }
+        let cause = match &e {
+            ExperimentError::Invalid { field, message, .. } => format!("{field}: {message}"),
+            other => other.to_string(),
+        };
+        file.invalid(
+            "ablation.axes",
+            format!(
+                "variant '{}' of '{}': {cause}",
+                variant.variant, variant.label
+            ),
+        )
+    })
+}
+
 /// Removes `devices:` from a `training:` mapping and parses it (a list of device names).
 fn take_devices(training: &mut serde_yaml::Value) -> Result<Vec<DeviceChoice>, String> {
     let Some(value) = training
@@ -189,11 +232,34 @@ pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, Ex
     if spec.seeds.is_empty() {
         return Err(file.invalid("seeds", "give at least one seed"));
     }
+    if let Some(seed) = spec
+        .seeds
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| spec.seeds[..i].contains(s).then_some(s))
+    {
+        return Err(file.invalid(
+            "seeds",
+            format!("seed {seed} is listed twice (it would repeat every row)"),
+        ));
+    }
     let n = spec.sample_counts.max();
     let variants = variants(file)?;
     let mut cells = Vec::new();
     for (d, data) in datasets.iter().enumerate() {
         let shape = data.shape();
+        let [images, _, h, w] = data.test.shape;
+        if let Some(message) = crate::memory::refusal(
+            &format!("sample_counts up to {n}"),
+            crate::memory::Need::elements(&[images, n, h, w], 4).times(2),
+            &format!(
+                "{images} test images of '{}' × {n} samples × {h}×{w} float32, twice: the \
+                 samples and the scored copy",
+                data.id
+            ),
+        ) {
+            return Err(file.invalid("sample_counts", message));
+        }
         if spec.oracle && data.test.oracles.is_some() {
             for &seed in &spec.seeds {
                 let resolved = json!({
@@ -219,7 +285,7 @@ pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, Ex
         }
         for v in &variants {
             for &seed in &spec.seeds {
-                let (_, method) = resolve_block(file, v.block, &v.value, seed, shape)?;
+                let (_, method) = resolve_variant(file, v, seed, shape)?;
                 let train = train_resolved(&method, &data.fingerprint);
                 let train_key = key_of(&train);
                 let resolved = json!({

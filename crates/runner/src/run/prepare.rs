@@ -115,6 +115,13 @@ impl Prepared {
             if same {
                 continue;
             }
+            // written last, removed first: an interrupted write leaves an incomplete folder
+            match std::fs::remove_file(&fingerprint) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", fingerprint.display()));
+                }
+                _ => {}
+            }
             write_f32(&dir.join("images.npy"), &t.shape, &t.images)?;
             write_u8(
                 &dir.join("annotations.npy"),

@@ -20,6 +20,15 @@ pub(crate) type Id = usize;
 /// Deepest nesting the conversion to [`PyValue`] (and dict-key hashing) accepts.
 pub(crate) const MAX_DEPTH: usize = 256;
 
+/// The decoded tree may take this many bytes per input byte (plus [`BUDGET_FLOOR`]): a tree
+/// node costs `size_of::<PyValue>()`, a string or byte string its length, and an array or tensor
+/// nothing more (its elements are decoded once and shared).
+pub(crate) const BUDGET_PER_INPUT_BYTE: u64 = 64;
+
+/// The budget every pickle gets whatever its length (a small pickle's tree may be larger than 64
+/// times its bytes).
+pub(crate) const BUDGET_FLOOR: u64 = 64 << 20;
+
 /// Bytes either borrowed from the input or produced by a decoder (`_codecs.encode`).
 pub(crate) enum Blob {
     Input(Range<usize>),
@@ -172,10 +181,22 @@ impl<'a> Arena<'a> {
 
     /// Converts the object graph under `root` into an owned [`PyValue`] tree, moving arrays out
     /// of the arena when nothing else refers to them.
+    /// The tree may take at most `BUDGET_PER_INPUT_BYTE` bytes per input byte plus
+    /// `BUDGET_FLOOR` ([`PickleError::TooLarge`] beyond), since the memo's shared references are
+    /// copied into it.
     pub(crate) fn into_value(mut self, root: Id) -> Result<PyValue, PickleError> {
         let refs = self.count_refs(root);
         let mut on_path = vec![false; self.objs.len()];
-        self.convert(root, 0, &refs, &mut on_path)
+        let input = self.input.len() as u64;
+        let limit = input
+            .saturating_mul(BUDGET_PER_INPUT_BYTE)
+            .saturating_add(BUDGET_FLOOR);
+        let mut budget = Budget {
+            left: limit,
+            limit,
+            input,
+        };
+        self.convert(root, 0, &refs, &mut on_path, &mut budget)
     }
 
     fn children(&self, id: Id) -> Vec<Id> {
@@ -207,6 +228,7 @@ impl<'a> Arena<'a> {
         depth: usize,
         refs: &[u32],
         on_path: &mut [bool],
+        budget: &mut Budget,
     ) -> Result<PyValue, PickleError> {
         if depth > MAX_DEPTH {
             return Err(PickleError::TooDeep { limit: MAX_DEPTH });
@@ -214,9 +236,19 @@ impl<'a> Arena<'a> {
         if on_path[id] {
             return Err(PickleError::Cycle);
         }
+        let payload = match &self.objs[id] {
+            Obj::Str(s) => s.len(),
+            // latin-1 text takes up to two bytes a character in UTF-8
+            Obj::Str8(b) => 2 * self.blob(b).len(),
+            Obj::Bytes(b) => self.blob(b).len(),
+            Obj::List(v) | Obj::Tuple(v) => v.len() * std::mem::size_of::<PyValue>(),
+            Obj::Dict(d) => d.entries.len() * std::mem::size_of::<(PyValue, PyValue)>(),
+            _ => 0,
+        };
+        budget.spend(std::mem::size_of::<PyValue>() + payload)?;
         let mut conv = |this: &mut Self, c: Id| {
             on_path[id] = true;
-            let r = this.convert(c, depth + 1, refs, on_path);
+            let r = this.convert(c, depth + 1, refs, on_path, budget);
             on_path[id] = false;
             r
         };
@@ -252,6 +284,7 @@ impl<'a> Arena<'a> {
             Obj::Global(g) => PyValue::Global(g.qualname()),
             Obj::Dtype { code, order } => PyValue::Dtype(format!("{order}{code}")),
             Obj::ArrayStub | Obj::Moved => return Err(PickleError::UnbuiltArray),
+            // a clone shares the elements
             Obj::Array(a) if refs[id] > 1 => PyValue::NdArray(a.clone()),
             Obj::Array(_) => match std::mem::replace(&mut self.objs[id], Obj::Moved) {
                 Obj::Array(a) => PyValue::NdArray(a),
@@ -260,5 +293,27 @@ impl<'a> Arena<'a> {
             Obj::Storage(s) => PyValue::Storage(s.clone()),
             Obj::Tensor(t) => PyValue::Tensor(t.clone()),
         })
+    }
+}
+
+/// What the conversion may still allocate.
+struct Budget {
+    left: u64,
+    limit: u64,
+    input: u64,
+}
+
+impl Budget {
+    fn spend(&mut self, bytes: usize) -> Result<(), PickleError> {
+        match self.left.checked_sub(bytes as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(PickleError::TooLarge {
+                limit: self.limit,
+                input: self.input,
+            }),
+        }
     }
 }

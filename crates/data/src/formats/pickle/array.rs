@@ -5,13 +5,17 @@
 //! `prod(shape) * itemsize` bytes in the dtype's byte order, Fortran order when flagged.
 //! Decoded arrays hold native values in C (row-major) order.
 
+use std::sync::Arc;
+
 use super::dtype::{ArrayData, ByteOrder, DType, f16_to_f32};
 
-/// A decoded n-dimensional array: shape plus C-order elements.
+/// A decoded n-dimensional array: shape plus C-order elements. The elements are shared: an array
+/// the pickle refers to several times (through its memo) is held once, and cloning an `NdArray`
+/// does not copy them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NdArray {
     shape: Vec<usize>,
-    data: ArrayData,
+    data: Arc<ArrayData>,
 }
 
 macro_rules! per_type {
@@ -39,12 +43,15 @@ impl NdArray {
     pub fn new(shape: Vec<usize>, data: ArrayData) -> Option<Self> {
         let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
         let len = per_type!(&data, v => v.len());
-        (n == len).then_some(Self { shape, data })
+        (n == len).then_some(Self {
+            shape,
+            data: Arc::new(data),
+        })
     }
 
     /// Element type.
     pub fn dtype(&self) -> DType {
-        match &self.data {
+        match self.data.as_ref() {
             ArrayData::Bool(_) => DType::Bool,
             ArrayData::U8(_) => DType::U8,
             ArrayData::I8(_) => DType::I8,
@@ -68,7 +75,7 @@ impl NdArray {
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        per_type!(&self.data, v => v.len())
+        per_type!(self.data.as_ref(), v => v.len())
     }
 
     /// Whether the array has no elements.
@@ -81,14 +88,15 @@ impl NdArray {
         &self.data
     }
 
-    /// Gives up the array, keeping its typed elements.
+    /// Gives up the array, keeping its typed elements (copied only when the elements are
+    /// still shared with another `NdArray`).
     pub fn into_data(self) -> ArrayData {
-        self.data
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// `f32` elements without conversion, if the dtype is `f4`.
     pub fn as_f32(&self) -> Option<&[f32]> {
-        match &self.data {
+        match self.data.as_ref() {
             ArrayData::F32(v) => Some(v),
             _ => None,
         }
@@ -96,7 +104,7 @@ impl NdArray {
 
     /// `u8` elements without conversion, if the dtype is `u1`.
     pub fn as_u8(&self) -> Option<&[u8]> {
-        match &self.data {
+        match self.data.as_ref() {
             ArrayData::U8(v) => Some(v),
             _ => None,
         }
@@ -104,7 +112,7 @@ impl NdArray {
 
     /// All elements converted to `f64` (booleans as 0/1; 64-bit integers may round).
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        match &self.data {
+        match self.data.as_ref() {
             ArrayData::Bool(v) => v.iter().map(|&b| f64::from(u8::from(b))).collect(),
             ArrayData::U64(v) => v.iter().map(|&x| x as f64).collect(),
             ArrayData::I64(v) => v.iter().map(|&x| x as f64).collect(),
@@ -123,7 +131,7 @@ impl NdArray {
 
     /// All elements converted to `f32` (as numpy's `astype(np.float32)`).
     pub fn to_f32_vec(&self) -> Vec<f32> {
-        match &self.data {
+        match self.data.as_ref() {
             ArrayData::F32(v) => v.clone(),
             ArrayData::F16(v) => v.iter().map(|&x| f16_to_f32(x)).collect(),
             ArrayData::Bf16(v) => v.iter().map(|&x| bf16_to_f32(x)).collect(),
@@ -199,7 +207,7 @@ pub(crate) fn decode(
     };
     Ok(NdArray {
         shape: shape.to_vec(),
-        data,
+        data: Arc::new(data),
     })
 }
 

@@ -131,6 +131,18 @@ pub enum PickleError {
     /// The object graph refers back to itself (Python allows this; plain values cannot).
     #[error("value contains a reference cycle")]
     Cycle,
+    /// The value tree would grow far beyond the input: memo references repeated inside lists
+    /// (`[L] * 1000`, nested) are shared in the pickle but would be copied into the tree.
+    #[error(
+        "the value would take more than {limit} bytes decoded from a {input}-byte pickle \
+         (memo references repeated inside lists or dicts)"
+    )]
+    TooLarge {
+        /// The decoding budget in bytes.
+        limit: u64,
+        /// The pickle's length in bytes.
+        input: u64,
+    },
     /// An array reconstructor never received its BUILD state.
     #[error("an array was created but never given its data (missing BUILD)")]
     UnbuiltArray,
@@ -152,7 +164,7 @@ impl PickleError {
             | Self::InvalidText { offset, .. }
             | Self::Invalid { offset, .. }
             | Self::BadArray { offset, .. } => Some(*offset),
-            Self::TooDeep { .. } | Self::Cycle | Self::UnbuiltArray => None,
+            Self::TooDeep { .. } | Self::TooLarge { .. } | Self::Cycle | Self::UnbuiltArray => None,
         }
     }
 }
