@@ -3,7 +3,7 @@
 //!
 //! Pairwise distances are computed once on bit-packed masks; the per-k work is prefix sums (GED),
 //! running maxima (Dmax), running pixel sums with one fused pass over the pixels per scored prefix
-//! (SNCC in both orientations, Dice of the mean, ECE: [`crate::pixelwise`]) and one small
+//! (SNCC in both orientations, Dice of the mean, ECE, `var_ncc`: [`crate::pixelwise`]) and one small
 //! transportation problem (HM-IoU).
 //!
 //! The whole evaluation of an image runs under one runtime SIMD dispatch (`pulp`: AVX-512, AVX2
@@ -199,6 +199,7 @@ impl ImageSet<'_> {
                         hm_iou: hungarian_matched_iou(&cross_iou[..k * m], k, m),
                         sncc_phiseg: pixel.sncc_phiseg,
                         ece: pixel.ece,
+                        var_ncc: pixel.var_ncc,
                     },
                 }
             })

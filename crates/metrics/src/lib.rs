@@ -14,7 +14,8 @@
 //!   (with 4 raters: the ≥3-of-4 majority).
 //!
 //! Variants: `ged_unbiased` (U-statistic), `hm_iou` ([`matching`]), `sncc_phiseg` (PHiSeg's
-//! orientation), `ece` ([`calibration`]); per-pixel variance and entropy maps ([`maps`]).
+//! orientation), `ece` ([`calibration`]), `var_ncc` (the samples' per-pixel variance against the
+//! annotators', [`variance`]); per-pixel variance and entropy maps ([`maps`]).
 //!
 //! Every metric is available for each nested prefix k = 1..n of the samples in one pass
 //! ([`image::ImageSet::evaluate`]); [`evaluate_dataset`] runs images in parallel.
@@ -47,6 +48,7 @@ pub mod pixel_sums;
 pub mod pixelwise;
 pub mod scores;
 pub mod sncc;
+pub mod variance;
 
 pub use dataset::{DatasetReport, DatasetShape, evaluate_dataset, evaluate_images};
 pub use error::MetricsError;

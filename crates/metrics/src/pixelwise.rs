@@ -1,6 +1,6 @@
 //! The pixel-wise metrics of one prefix k in one fused pass over the pixels: both S_NCC
-//! orientations ([`crate::sncc`]), the thresholded sample mean for the Dice/IoU of the mean, and
-//! the ECE ([`crate::calibration`]).
+//! orientations ([`crate::sncc`]), the thresholded sample mean for the Dice/IoU of the mean, the
+//! ECE ([`crate::calibration`]) and `var_ncc` ([`crate::variance`]).
 //!
 //! Pixels go in blocks of [`BLOCK`] (four mask words); every per-pixel quantity is branch-free and
 //! summed in [`LANES`] fixed lanes, so the loops vectorise (AVX2/AVX-512 under [`crate::image`]'s
@@ -16,8 +16,9 @@ use crate::bitmask::{BitMask, pack_words_into};
 use crate::calibration::EceLanes;
 use crate::fastlog::ln_positive;
 use crate::ncc::NCC_EPS;
-use crate::pixel_sums::{PixelSums, SumsView};
+use crate::pixel_sums::{PixelSums, SumsView, sample_variance};
 use crate::sncc::{self, PixelTerms, official_terms, phiseg_terms};
+use crate::variance::{self, annotator_variance};
 
 /// Independent accumulator lanes (a fixed number, so every SIMD width sums in the same order).
 pub const LANES: usize = 8;
@@ -38,6 +39,9 @@ pub struct PixelwiseScores {
     pub ece: f64,
     /// The thresholded sample mean `s̄ > 0.5`.
     pub consensus: BitMask,
+    /// Pearson correlation of the samples' and the annotators' per-pixel variance (`None` when
+    /// a map is constant).
+    pub var_ncc: Option<f64>,
 }
 
 /// Lane sums of the shifted map `x'` shared by every annotator.
@@ -161,6 +165,7 @@ impl AnnotationBlock {
 pub struct BlockScratch {
     off: BlockTerms,
     phi: BlockTerms,
+    var: BlockTerms,
     mean: [f64; BLOCK],
     diff: [f64; BLOCK],
 }
@@ -170,6 +175,7 @@ impl Default for BlockScratch {
         Self {
             off: BlockTerms::ZERO,
             phi: BlockTerms::ZERO,
+            var: BlockTerms::ZERO,
             mean: [0.0; BLOCK],
             diff: [0.0; BLOCK],
         }
@@ -180,7 +186,7 @@ impl BlockScratch {
     /// Zeroes the padding pixels `len..BLOCK`.
     #[inline(always)]
     fn clear_tail(&mut self, len: usize) {
-        for terms in [&mut self.off, &mut self.phi] {
+        for terms in [&mut self.off, &mut self.phi, &mut self.var] {
             terms.x[len..].fill(0.0);
             terms.fg[len..].fill(0.0);
             terms.bg[len..].fill(0.0);
@@ -205,6 +211,21 @@ impl Shift {
     }
 }
 
+/// No annotator marks the pixel: `var_ncc`'s annotator map is the same under every mask, so its
+/// pair sums take this mask.
+const NO_MASK: [u64; BLOCK] = [0; BLOCK];
+
+/// One pixel's `var_ncc` terms: the samples' variance as `x`, the annotators' as `fg` and `bg`.
+#[inline(always)]
+fn variance_terms(view: &SumsView<'_>, i: usize, inv_k: f64, annotator_mean: f64) -> PixelTerms {
+    let raters = annotator_variance(annotator_mean);
+    PixelTerms {
+        x: sample_variance(view.sum[i], view.sq[i], inv_k),
+        fg: raters,
+        bg: raters,
+    }
+}
+
 /// One pixel's terms of both orientations from its sums.
 #[inline(always)]
 fn terms_at(view: &SumsView<'_>, i: usize, inv_k: f64) -> (f64, PixelTerms, PixelTerms) {
@@ -219,11 +240,13 @@ fn terms_at(view: &SumsView<'_>, i: usize, inv_k: f64) -> (f64, PixelTerms, Pixe
 #[derive(Debug, Clone)]
 pub struct PrefixAccumulator {
     pixels: usize,
-    shifts: Option<(Shift, Shift)>,
+    shifts: Option<(Shift, Shift, Shift)>,
     off_shared: SharedSums,
     phi_shared: SharedSums,
+    var_shared: SharedSums,
     off_pairs: Vec<PairSums>,
     phi_pairs: Vec<PairSums>,
+    var_pair: PairSums,
     ece: EceLanes<LANES>,
     words: Vec<u64>,
 }
@@ -236,8 +259,10 @@ impl PrefixAccumulator {
             shifts: None,
             off_shared: SharedSums::default(),
             phi_shared: SharedSums::default(),
+            var_shared: SharedSums::default(),
             off_pairs: vec![PairSums::default(); annotators],
             phi_pairs: vec![PairSums::default(); annotators],
+            var_pair: PairSums::default(),
             ece: EceLanes::default(),
             words: Vec::new(),
         }
@@ -262,9 +287,10 @@ impl PrefixAccumulator {
         assert_eq!(block.start, self.pixels, "blocks in pixel order");
         assert_eq!(block.masks.len(), self.off_pairs.len(), "annotator count");
         let inv_k = 1.0 / view.k as f64;
-        let (off_shift, phi_shift) = *self.shifts.get_or_insert_with(|| {
+        let (off_shift, phi_shift, var_shift) = *self.shifts.get_or_insert_with(|| {
             let (_, off, phi) = terms_at(&view, 0, inv_k);
-            (Shift::of(off), Shift::of(phi))
+            let var = variance_terms(&view, 0, inv_k, block.mean[0]);
+            (Shift::of(off), Shift::of(phi), Shift::of(var))
         });
         if len < BLOCK {
             scratch.clear_tail(len);
@@ -272,6 +298,7 @@ impl PrefixAccumulator {
         let BlockScratch {
             off,
             phi,
+            var,
             mean,
             diff,
         } = scratch;
@@ -281,11 +308,18 @@ impl PrefixAccumulator {
             diff[i] = s - block.mean[i];
             off.set(i, o, &off_shift);
             phi.set(i, p, &phi_shift);
+            var.set(
+                i,
+                variance_terms(&view, i, inv_k, block.mean[i]),
+                &var_shift,
+            );
         }
         pack_words_into(&mean[..len], |s| s > 0.5, &mut self.words);
         self.ece.add(&mean[..], &diff[..]);
         off.add_shared(&mut self.off_shared);
         phi.add_shared(&mut self.phi_shared);
+        var.add_shared(&mut self.var_shared);
+        var.add_pair(&NO_MASK, &mut self.var_pair);
         for (j, mask) in block.masks.iter().enumerate() {
             off.add_pair(mask, &mut self.off_pairs[j]);
             phi.add_pair(mask, &mut self.phi_pairs[j]);
@@ -295,11 +329,7 @@ impl PrefixAccumulator {
 
     /// The scores once every pixel was added. `whole` rebuilds the prefix's sums over the whole
     /// image, for the literal definitions when a map is near-constant.
-    pub fn finish(
-        self,
-        annotations: &[BitMask],
-        whole: impl FnOnce() -> PixelSums,
-    ) -> PixelwiseScores {
+    pub fn finish(self, annotations: &[BitMask], whole: impl Fn() -> PixelSums) -> PixelwiseScores {
         let n = self.pixels as f64;
         let official: Option<Vec<f64>> = self
             .off_pairs
@@ -333,11 +363,17 @@ impl PrefixAccumulator {
                 )
             }
         };
+        let var_ncc = match Moments::new(&self.var_shared, &self.var_pair, n) {
+            Moments::Centred { sxy, sxx, syy } => Some(sxy / (sxx * syy).sqrt()),
+            Moments::Constant => None,
+            Moments::NearConstant => variance::var_ncc(&whole(), annotations),
+        };
         PixelwiseScores {
             sncc,
             sncc_phiseg,
             ece: self.ece.finish(self.pixels),
             consensus: BitMask::from_words(self.words, self.pixels),
+            var_ncc,
         }
     }
 }
@@ -472,6 +508,13 @@ mod tests {
             match (fused.sncc_phiseg, sncc::phiseg(&sums, &masks)) {
                 (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{case}: {a} vs {b}"),
                 (a, b) => assert_eq!(a, b, "{case}"),
+            }
+            match (fused.var_ncc, variance::var_ncc(&sums, &masks)) {
+                (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{case}: {a} vs {b}"),
+                (a, b) => assert_eq!(a, b, "{case}"),
+            }
+            if kind == 2 || n == 1 {
+                assert_eq!(fused.var_ncc, None, "{case}: no variance among the samples");
             }
             let ece = expected_calibration_error(&mean, &target, ECE_BINS);
             assert!((fused.ece - ece).abs() < 1e-12, "{case}");

@@ -27,6 +27,11 @@ pub struct Scores {
     pub sncc_phiseg: Option<f64>,
     /// Pixel-wise ECE of the sample mean against the annotators' mean (10 bins).
     pub ece: f64,
+    /// The paper's variance claim as a number: the Pearson correlation (NCC, as ValUES compares
+    /// uncertainty maps) of the samples' per-pixel variance with the annotators' per-pixel
+    /// variance `ḡ(1 − ḡ)`; undefined when either map is constant (one sample, or raters who all
+    /// agree).
+    pub var_ncc: Option<f64>,
 }
 
 /// Scores using only the first `k` samples.
@@ -40,7 +45,7 @@ pub struct PrefixScores {
 }
 
 /// The names of the metrics, official first, in the order of [`Scores::values`].
-pub const METRIC_NAMES: [&str; 9] = [
+pub const METRIC_NAMES: [&str; 10] = [
     "ged",
     "sncc",
     "dmax",
@@ -50,11 +55,12 @@ pub const METRIC_NAMES: [&str; 9] = [
     "hm_iou",
     "sncc_phiseg",
     "ece",
+    "var_ncc",
 ];
 
 impl Scores {
     /// The values in the order of [`METRIC_NAMES`].
-    pub fn values(&self) -> [Option<f64>; 9] {
+    pub fn values(&self) -> [Option<f64>; 10] {
         [
             Some(self.ged),
             Some(self.sncc),
@@ -65,6 +71,7 @@ impl Scores {
             Some(self.hm_iou),
             self.sncc_phiseg,
             Some(self.ece),
+            self.var_ncc,
         ]
     }
 
@@ -92,6 +99,7 @@ impl Scores {
             hm_iou: mean(|s| s.hm_iou),
             sncc_phiseg: mean_opt(|s| s.sncc_phiseg),
             ece: mean(|s| s.ece),
+            var_ncc: mean_opt(|s| s.var_ncc),
         }
     }
 }

@@ -74,6 +74,7 @@ fn json_output_is_one_object_with_the_contract_keys() {
         "hm_iou",
         "sncc_phiseg",
         "ece",
+        "var_ncc",
     ] {
         assert!(v["mean"].get(key).is_some(), "mean.{key}");
     }
@@ -86,8 +87,9 @@ fn json_output_is_one_object_with_the_contract_keys() {
         vec![1, 2, 3]
     );
     assert_eq!(v["per_image"].as_array().unwrap().len(), 2);
-    // k = 1 has no unbiased GED
+    // k = 1 has no unbiased GED, and one sample has no variance to correlate
     assert!(per_k[0]["ged_unbiased"].is_null());
+    assert!(per_k[0]["var_ncc"].is_null());
 }
 
 #[test]
@@ -400,4 +402,61 @@ fn compare_writes_long_rows_and_tables_for_each_k() {
         path_str(&res),
     ]);
     assert_input_error(&bad, &["noequals", "NAME=S.npy"]);
+}
+
+#[test]
+fn oracle_samples_track_the_true_variance() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s");
+    let out = fmseg(&[
+        "data",
+        "synth",
+        "--preset",
+        "tiny",
+        "--count",
+        "6",
+        "--oracle-samples",
+        "16",
+        "--out",
+        path_str(&s),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth = s.join("variance.npy");
+    let v = evaluate_json(
+        &s.join("oracle_samples.npy"),
+        &s.join("annotations.npy"),
+        &["--true-variance", path_str(&truth)],
+    );
+    let per_k = v["per_k"].as_array().unwrap();
+    assert!(
+        per_k[0]["var_corr_oracle"].is_null(),
+        "one sample has no variance"
+    );
+    let at_16 = per_k[15]["var_corr_oracle"].as_f64().unwrap();
+    // 16 draws from the answer distribution: their variance follows the true one closely
+    assert!(at_16 > 0.8, "var_corr_oracle at k = 16: {at_16}");
+    assert_eq!(v["mean"]["var_corr_oracle"].as_f64(), Some(at_16));
+    assert_eq!(v["per_image"].as_array().unwrap().len(), 6);
+    assert!(
+        v["mean"]["var_ncc"].as_f64().unwrap() > 0.0,
+        "{}",
+        v["mean"]
+    );
+
+    // a true variance of another shape is refused, naming the file
+    write_f32(&dir.path().join("v.npy"), &[6, 4, 4], &[0.1; 96]).unwrap();
+    let out = fmseg(&[
+        "evaluate",
+        "--samples",
+        path_str(&s.join("oracle_samples.npy")),
+        "--annotations",
+        path_str(&s.join("annotations.npy")),
+        "--true-variance",
+        path_str(&dir.path().join("v.npy")),
+    ]);
+    assert_input_error(&out, &["v.npy", "expected (N, H, W)"]);
 }

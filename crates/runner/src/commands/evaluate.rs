@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_metrics::maps::{entropy_map, variance_map};
+use fmseg_metrics::variance::variance_correlation;
 use fmseg_metrics::{Prefixes, evaluate_dataset};
 use serde_json::json;
 
+use super::model::read_f32;
 use crate::input_error::input_error;
 use crate::inputs::load_evaluation_input;
 use crate::table::scores_table;
@@ -34,6 +36,10 @@ pub struct EvaluateArgs {
     /// Write per-image uncertainty maps (sample variance, entropy of the mean) as .npy here.
     #[arg(long, value_name = "DIR")]
     pub maps_out: Option<PathBuf>,
+    /// The true per-pixel variance, float (N, H, W) (`fmseg data synth` writes `variance.npy`):
+    /// adds `var_corr_oracle`, the correlation of the samples' variance with it, per k.
+    #[arg(long, value_name = "V.npy")]
+    pub true_variance: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -53,10 +59,38 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         write_maps(dir, &input.samples, input.shape)?;
     }
     let batch_mean = args.batch_mean.map(|b| report.mean_of_batch_means(b));
+    let oracle = match &args.true_variance {
+        Some(path) => Some(true_variance_correlation(
+            path,
+            &input.samples,
+            input.shape,
+            prefixes,
+        )?),
+        None => None,
+    };
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         if let (Some(b), Some(mean)) = (args.batch_mean, batch_mean) {
             value["mean_of_batch_means"] = json!({ "batch_size": b, "scores": mean });
+        }
+        if let Some(oracle) = &oracle {
+            for (entry, (_, mean)) in value["per_k"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .zip(&oracle.per_k)
+            {
+                entry["var_corr_oracle"] = json!(mean);
+            }
+            value["mean"]["var_corr_oracle"] = json!(oracle.per_k.last().and_then(|p| p.1));
+            for (entry, v) in value["per_image"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .zip(&oracle.per_image)
+            {
+                entry["var_corr_oracle"] = json!(v);
+            }
         }
         println!("{}", serde_json::to_string(&value)?);
         return Ok(());
@@ -74,7 +108,71 @@ pub fn run(args: &EvaluateArgs) -> Result<()> {
         rows.push((format!("n, batch {b}"), mean));
     }
     println!("{}", scores_table(&rows));
+    if let Some(oracle) = &oracle {
+        let cells: Vec<String> = oracle
+            .per_k
+            .iter()
+            .map(|(k, v)| match v {
+                Some(v) => format!("k = {k}: {v:.4}"),
+                None => format!("k = {k}: —"),
+            })
+            .collect();
+        println!(
+            "var_corr_oracle (samples' variance vs the true variance): {}",
+            cells.join(", ")
+        );
+    }
     Ok(())
+}
+
+/// `var_corr_oracle` of a sample set: per scored k, the mean over images where it is defined;
+/// per image, its value with all n samples.
+struct OracleCorrelation {
+    per_k: Vec<(usize, Option<f64>)>,
+    per_image: Vec<Option<f64>>,
+}
+
+fn true_variance_correlation(
+    path: &std::path::Path,
+    samples: &[f32],
+    shape: fmseg_metrics::DatasetShape,
+    prefixes: Prefixes,
+) -> Result<OracleCorrelation> {
+    let (dims, truth) = read_f32(path)?;
+    let want = [shape.images, shape.height, shape.width];
+    if dims != want {
+        return Err(input_error(format!(
+            "{}: shape {dims:?}, expected (N, H, W) = {want:?} to match the samples",
+            path.display()
+        )));
+    }
+    let px = shape.height * shape.width;
+    let n = shape.samples;
+    let keep = |k: usize| prefixes == Prefixes::All || k == n;
+    let mut sums: Vec<(f64, usize)> = Vec::new();
+    let mut ks = Vec::new();
+    let mut per_image = Vec::with_capacity(shape.images);
+    for (image, reference) in samples.chunks(n * px).zip(truth.chunks(px)) {
+        let reference: Vec<f64> = reference.iter().map(|&v| f64::from(v)).collect();
+        let per_k = variance_correlation(image, &reference, keep);
+        if sums.is_empty() {
+            ks = per_k.iter().map(|p| p.0).collect();
+            sums = vec![(0.0, 0); per_k.len()];
+        }
+        for (acc, (_, v)) in sums.iter_mut().zip(&per_k) {
+            if let Some(v) = v {
+                acc.0 += v;
+                acc.1 += 1;
+            }
+        }
+        per_image.push(per_k.last().and_then(|p| p.1));
+    }
+    let per_k = ks
+        .into_iter()
+        .zip(sums)
+        .map(|(k, (total, count))| (k, (count > 0).then(|| total / count as f64)))
+        .collect();
+    Ok(OracleCorrelation { per_k, per_image })
 }
 
 fn write_maps(

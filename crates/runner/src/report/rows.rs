@@ -88,7 +88,7 @@ pub struct MetricRow {
     pub image: usize,
     /// Number of samples used.
     pub k: usize,
-    /// Metric key (see [`METRIC_NAMES`]).
+    /// Metric key (see [`all_metric_names`]).
     pub metric: &'static str,
     /// The value (undefined values are not emitted).
     pub value: f64,
@@ -131,11 +131,19 @@ impl<'de> Deserialize<'de> for MetricRow {
     }
 }
 
-/// A metric key as the static name of [`METRIC_NAMES`].
+/// Metrics only an experiment computes, from what a sample set alone does not hold:
+/// `var_corr_oracle`, the Pearson correlation of the samples' per-pixel variance with the true
+/// variance of a synthetic dataset's answer distribution (`fmseg_metrics::variance`).
+pub const EXPERIMENT_METRICS: [&str; 1] = ["var_corr_oracle"];
+
+/// Every metric a long table may hold: [`METRIC_NAMES`], then [`EXPERIMENT_METRICS`].
+pub fn all_metric_names() -> impl Iterator<Item = &'static str> {
+    METRIC_NAMES.iter().chain(&EXPERIMENT_METRICS).copied()
+}
+
+/// A metric key as the static name of [`all_metric_names`].
 pub fn metric_name(name: &str) -> Result<&'static str, String> {
-    METRIC_NAMES
-        .iter()
-        .copied()
+    all_metric_names()
         .find(|m| *m == name)
         .ok_or_else(|| format!("unknown metric '{name}'"))
 }
@@ -156,6 +164,21 @@ pub struct RowIdentity<'a> {
 }
 
 impl RowIdentity<'_> {
+    /// One row of this identity.
+    pub fn row(&self, image: usize, k: usize, metric: &'static str, value: f64) -> MetricRow {
+        MetricRow {
+            method: self.method,
+            variant: self.variant.to_string(),
+            label: self.label.to_string(),
+            dataset: self.dataset.to_string(),
+            seed: self.seed,
+            image,
+            k,
+            metric,
+            value,
+        }
+    }
+
     /// One image's per-k scores as rows (only the `k` kept by `keep`), skipping undefined values.
     pub fn image_rows(
         &self,
@@ -171,17 +194,7 @@ impl RowIdentity<'_> {
                     .iter()
                     .zip(p.scores.values())
                     .filter_map(move |(&metric, value)| {
-                        value.map(|value| MetricRow {
-                            method: self.method,
-                            variant: self.variant.to_string(),
-                            label: self.label.to_string(),
-                            dataset: self.dataset.to_string(),
-                            seed: self.seed,
-                            image,
-                            k: p.k,
-                            metric,
-                            value,
-                        })
+                        value.map(|value| self.row(image, p.k, metric, value))
                     })
             })
             .collect()

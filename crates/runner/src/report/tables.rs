@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use fmseg_metrics::METRIC_NAMES;
-
 use super::bootstrap::{MeanCi, RESAMPLES, bootstrap_mean};
-use super::rows::MetricRow;
+use super::rows::{MetricRow, all_metric_names};
 
 /// Whether smaller values of a metric are better.
 pub fn lower_is_better(metric: &str) -> bool {
@@ -22,7 +20,7 @@ pub struct ComparisonTable {
     pub k: usize,
     /// Methods in row order.
     pub methods: Vec<String>,
-    /// Metric columns present, in [`METRIC_NAMES`] order.
+    /// Metric columns present, in [`all_metric_names`] order.
     pub metrics: Vec<&'static str>,
     /// (method, metric) → mean and interval.
     pub cells: BTreeMap<(String, &'static str), MeanCi>,
@@ -43,9 +41,7 @@ impl ComparisonTable {
                 .or_default()
                 .push(r.value);
         }
-        let metrics = METRIC_NAMES
-            .iter()
-            .copied()
+        let metrics = all_metric_names()
             .filter(|m| {
                 methods
                     .iter()

@@ -210,7 +210,18 @@ pub fn run_cell(
         height: h,
         width: w,
     };
-    let rows = score_cell(p, &samples, &test.annotations, shape, counts)?;
+    let truth: Option<Vec<f32>> = test
+        .oracles
+        .as_ref()
+        .map(|oracles| oracles.iter().flat_map(|o| o.variance()).collect());
+    let rows = score_cell(
+        p,
+        &samples,
+        &test.annotations,
+        shape,
+        counts,
+        truth.as_deref(),
+    )?;
     let eval_seconds = started.elapsed().as_secs_f64();
     write_atomic(
         &dir.join("rows.json"),

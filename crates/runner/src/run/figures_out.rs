@@ -225,6 +225,24 @@ fn map_figures(
     };
     let mut written = Vec::new();
     let u = plan.figures.uncertainty_images.min(n_img);
+    let k_max = plan.sample_counts.max();
+    // each method's mean var_ncc over the test images at the largest k, shown in its header
+    let var_ncc = |c: &super::plan::PlannedCell| -> Option<f64> {
+        let values: Vec<f64> = gathered
+            .rows
+            .iter()
+            .filter(|r| {
+                r.metric == "var_ncc"
+                    && r.k == k_max
+                    && r.label == c.label
+                    && r.variant == c.variant
+                    && r.dataset == c.dataset
+                    && r.seed == c.seed
+            })
+            .map(|r| r.value)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
     if u > 0 {
         let rows: Vec<UncertaintyRow> = (0..u)
             .map(|i| UncertaintyRow {
@@ -236,12 +254,11 @@ fn map_figures(
                     .map(|(r, n, v)| {
                         let block = &v[i * n * plane..(i + 1) * n * plane];
                         let (mean, var) = (mean_map(block, plane), variance_map(block, plane));
-                        (
-                            r.cell.method,
-                            r.cell.label.clone(),
-                            map(&mean, h, w),
-                            map(&var, h, w),
-                        )
+                        let header = match var_ncc(&r.cell) {
+                            Some(v) => format!("{} · {v:.2}", r.cell.label),
+                            None => r.cell.label.clone(),
+                        };
+                        (r.cell.method, header, map(&mean, h, w), map(&var, h, w))
                     })
                     .collect(),
                 oracle_variance: variance
@@ -249,7 +266,10 @@ fn map_figures(
                     .map(|v| map(&v[i * plane..(i + 1) * plane], h, w)),
             })
             .collect();
-        let title = format!("{} — per-pixel mean and variance of the samples", d.id);
+        let title = format!(
+            "{} — per-pixel mean and variance of the samples (· var_ncc at k = {k_max})",
+            d.id
+        );
         written.extend(uncertainty_figure(
             &dir.join(format!("{}-uncertainty", d.id)),
             &title,

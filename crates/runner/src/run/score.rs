@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{NpyArray, NpyData};
+use fmseg_metrics::variance::variance_correlation;
 use fmseg_metrics::{DatasetShape, Prefixes, evaluate_images};
 
 use super::counts::SampleCounts;
@@ -17,25 +18,48 @@ use super::layout::{CellRecord, cell_dir};
 use super::plan::PlannedCell;
 use crate::report::rows::MetricRow;
 
-/// The rows of `cell` at every k of `counts`.
+/// The rows of `cell` at every k of `counts`; with the true per-pixel variance of a synthetic
+/// dataset (`oracle_variance`), also `var_corr_oracle`.
 ///
 /// # Shapes
-/// `samples`: N×n×H×W soft values; `annotations`: N×m×H×W binary, as `shape` says.
+/// `samples`: N×n×H×W soft values; `annotations`: N×m×H×W binary, as `shape` says;
+/// `oracle_variance`: N×H×W.
 pub fn score_cell(
     cell: &PlannedCell,
     samples: &[f32],
     annotations: &[u8],
     shape: DatasetShape,
     counts: &SampleCounts,
+    oracle_variance: Option<&[f32]>,
 ) -> Result<Vec<MetricRow>> {
     let per_image = evaluate_images(samples, annotations, shape, Prefixes::All)
         .with_context(|| format!("scoring {}", cell.label))?;
     let identity = cell.identity();
-    Ok(per_image
+    let mut rows: Vec<MetricRow> = per_image
         .iter()
         .enumerate()
         .flat_map(|(i, per_k)| identity.image_rows(i, per_k, |k| counts.contains(k)))
-        .collect())
+        .collect();
+    if let Some(truth) = oracle_variance {
+        let plane = shape.height * shape.width;
+        anyhow::ensure!(
+            truth.len() == shape.images * plane,
+            "{}: {} true-variance values for {} images of {plane} pixels",
+            cell.label,
+            truth.len(),
+            shape.images
+        );
+        for (i, reference) in truth.chunks(plane).enumerate() {
+            let reference: Vec<f64> = reference.iter().map(|&v| f64::from(v)).collect();
+            let image = &samples[i * shape.samples * plane..(i + 1) * shape.samples * plane];
+            for (k, value) in variance_correlation(image, &reference, |k| counts.contains(k)) {
+                if let Some(value) = value {
+                    rows.push(identity.row(i, k, "var_corr_oracle", value));
+                }
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// The rows of `record`'s cell at every k of `counts`, scored from its stored samples.
@@ -83,7 +107,23 @@ pub fn rescore(out: &Path, record: &CellRecord, counts: &SampleCounts) -> Result
         height: h,
         width: w,
     };
-    let rows = score_cell(c, sample_values, ann_values, shape, counts)?;
+    let truth_path = out.join("data").join(&c.dataset).join("variance.npy");
+    let truth = if truth_path.is_file() {
+        match read(&truth_path)?.data {
+            NpyData::F32(v) => Some(v),
+            _ => anyhow::bail!("{}: expected float32", truth_path.display()),
+        }
+    } else {
+        None
+    };
+    let rows = score_cell(
+        c,
+        sample_values,
+        ann_values,
+        shape,
+        counts,
+        truth.as_deref(),
+    )?;
     write_atomic(
         &dir.join("rows.json"),
         serde_json::to_string(&rows)?.as_bytes(),
