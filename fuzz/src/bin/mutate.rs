@@ -3,7 +3,7 @@
 //! truncation, block duplication, splicing) and runs a reader on each input under
 //! `catch_unwind`. Panicking inputs are saved to `artifacts/<target>/`.
 //!
-//! Usage: `mutate <pickle|npy|hdf5> <seconds> <max-execs> <seed-file>...`
+//! Usage: `mutate <pickle|npy|cache_index|hdf5> <seconds> <max-execs> <seed-file>...`
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -83,7 +83,7 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], input: &mut Vec<u8>) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        eprintln!("usage: mutate <pickle|npy|hdf5> <seconds> <max-execs> <seed-file>...");
+        eprintln!("usage: mutate <pickle|npy|cache_index|hdf5> <seconds> <max-execs> <seed-file>...");
         std::process::exit(2);
     }
     let Some(run) = fmseg_fuzz::target(&args[1]) else {
