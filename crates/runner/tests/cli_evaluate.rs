@@ -130,6 +130,25 @@ fn table_output_and_parity_case_through_the_cli() {
     assert_eq!(text.lines().count(), 1 + 2 + 16 + 1, "{text}");
 }
 
+/// `fmseg data synth` of the `tiny` preset with oracle samples into `out`; asserts success.
+fn synth_tiny(out: &Path, count: &str, seed: &str, oracle_samples: &str) {
+    let o = fmseg(&[
+        "data",
+        "synth",
+        "--preset",
+        "tiny",
+        "--count",
+        count,
+        "--seed",
+        seed,
+        "--oracle-samples",
+        oracle_samples,
+        "--out",
+        path_str(out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 fn assert_input_error(out: &Output, needles: &[&str]) {
     assert_eq!(
         out.status.code(),
@@ -214,25 +233,7 @@ fn three_d_arrays_mean_one_image_and_float_annotations_threshold_at_half() {
 fn synth_writes_the_dataset_and_the_oracle_matches_its_closed_form() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("synth");
-    let out = fmseg(&[
-        "data",
-        "synth",
-        "--preset",
-        "tiny",
-        "--count",
-        "40",
-        "--seed",
-        "3",
-        "--oracle-samples",
-        "8",
-        "--out",
-        path_str(&out_dir),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    synth_tiny(&out_dir, "40", "3", "8");
     for f in [
         "images.npy",
         "annotations.npy",
@@ -408,23 +409,7 @@ fn compare_writes_long_rows_and_tables_for_each_k() {
 fn oracle_samples_track_the_true_variance() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("s");
-    let out = fmseg(&[
-        "data",
-        "synth",
-        "--preset",
-        "tiny",
-        "--count",
-        "6",
-        "--oracle-samples",
-        "16",
-        "--out",
-        path_str(&s),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    synth_tiny(&s, "6", "0", "16");
     let truth = s.join("variance.npy");
     let v = evaluate_json(
         &s.join("oracle_samples.npy"),
