@@ -37,6 +37,15 @@ pub fn write_atomic_with(
     Ok(())
 }
 
+/// Removes the file at `path` if there is one (a missing file is not an error). Writers that mark
+/// a folder complete with a file written last remove that marker first with this.
+pub fn remove_if_present(path: &Path) -> Result<(), DataError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DataError::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     write_atomic_with(path, |w| w.write_all(bytes))

@@ -71,6 +71,32 @@ pub fn variance_correlation(
     out
 }
 
+/// [`variance_correlation`] for N images at once: `samples` N×n×H·W, `reference` N×H·W (float32,
+/// as the oracle's `variance.npy`), `pixels` = H·W; one list of `(k, correlation)` per image.
+///
+/// # Panics
+/// If the sizes disagree.
+pub fn variance_correlations(
+    samples: &[f32],
+    reference: &[f32],
+    n: usize,
+    pixels: usize,
+    keep: impl Fn(usize) -> bool + Copy,
+) -> Vec<Vec<(usize, Option<f64>)>> {
+    assert!(
+        n > 0 && pixels > 0 && samples.len() == n * reference.len(),
+        "n samples of the reference's size per image"
+    );
+    samples
+        .chunks(n * pixels)
+        .zip(reference.chunks(pixels))
+        .map(|(image, truth)| {
+            let truth: Vec<f64> = truth.iter().map(|&v| f64::from(v)).collect();
+            variance_correlation(image, &truth, keep)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +145,29 @@ mod tests {
         assert!((all[2].1.unwrap() - 1.0).abs() < 1e-12);
         let last = variance_correlation(&samples, &reference, |k| k == 3);
         assert_eq!(last, vec![all[2]]);
+    }
+
+    #[test]
+    fn correlations_of_several_images_are_each_image_alone() {
+        let reference = [
+            0.0f32, 0.25, 0.25, 0.0, /* image 2 */ 0.25, 0.0, 0.0, 0.25,
+        ];
+        let samples = [
+            0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, // image 1, two samples
+            1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, // image 2, two samples
+        ];
+        let all = variance_correlations(&samples, &reference, 2, 4, |_| true);
+        assert_eq!(all.len(), 2);
+        for (i, per_k) in all.iter().enumerate() {
+            let truth: Vec<f64> = reference[i * 4..(i + 1) * 4]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            assert_eq!(
+                *per_k,
+                variance_correlation(&samples[i * 8..(i + 1) * 8], &truth, |_| true)
+            );
+        }
+        assert!((all[1][1].1.unwrap() - 1.0).abs() < 1e-12);
     }
 }

@@ -79,17 +79,17 @@ pub(crate) fn check_resumable(out: &Path, now: &Value) -> Result<(), TrainError>
     }
     const SHOWN: usize = 4;
     let more = diff.len().saturating_sub(SHOWN);
-    let mut message = format!(
-        "the configuration differs from the checkpoint's ({}{}); only the step count and the \
-         logging and checkpoint periods may change on --resume (train into a new folder instead)",
+    let message = format!(
+        "the configuration differs from the checkpoint's ({}{}); only {} may change on --resume \
+         (train into a new folder instead)",
         diff[..diff.len().min(SHOWN)].join("; "),
         if more > 0 {
             format!("; and {more} more")
         } else {
             String::new()
-        }
+        },
+        RESUMABLE.join(", ")
     );
-    message = message.replace('\n', " ");
     Err(refuse(message))
 }
 

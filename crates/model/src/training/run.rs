@@ -47,12 +47,12 @@ struct State<M> {
     seconds: f64,
 }
 
+/// The training state: fresh, or read back from the `checkpoint` folder resumed from.
 fn init<O: Objective>(
     objective: &O,
     config: &TrainConfig,
-    out: &Path,
     device: &Device,
-    resume: bool,
+    checkpoint: Option<PathBuf>,
 ) -> Result<(State<O::Model>, Option<PathBuf>), TrainError> {
     device.seed(config.seed);
     let model = objective.init_model(device)?;
@@ -62,11 +62,6 @@ fn init<O: Objective>(
         .with_epsilon(config.epsilon as f32)
         .with_weight_decay(config.weight_decay as f32)
         .init();
-    let checkpoint = if resume {
-        latest_checkpoint(out)?
-    } else {
-        None
-    };
     let Some(dir) = checkpoint else {
         let ema = config.ema_decay.map(|d| DeviceEma::new(&model, 0, d));
         let state = State {
@@ -199,13 +194,18 @@ pub fn train_on<O: Objective>(
     builder.check(source)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let config_json = config_json(objective, config, metadata);
-    let resuming = resume && latest_checkpoint(out)?.is_some();
+    let checkpoint = if resume {
+        latest_checkpoint(out)?
+    } else {
+        None
+    };
+    let resuming = checkpoint.is_some();
     if resuming {
         check_resumable(out, &config_json)?;
     }
     write_config(&config_json, out)?;
     let (mut st, mut last_checkpoint) =
-        init(objective, config, out, device, resume).map_err(|e| match e {
+        init(objective, config, device, checkpoint).map_err(|e| match e {
             // a checkpoint that cannot be read back (truncated, deleted files, other shapes)
             TrainError::Io { .. } | TrainError::Checkpoint { .. } | TrainError::Model(_)
                 if resuming =>

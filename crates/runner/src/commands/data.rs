@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use fmseg_data::atomic::write_atomic;
+use fmseg_data::atomic::{remove_if_present, write_atomic};
 use fmseg_data::npy::{write_f32, write_u8};
 use fmseg_data::synth::{SynthConfig, SynthPreset, SyntheticDataset};
 use rayon::prelude::*;
@@ -102,13 +102,7 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
     // the marker goes first and comes back last: an interrupted run leaves no complete-looking
     // folder, and no oracle samples of an earlier run stay beside new images
     for stale in [SYNTH_MARKER, "oracle_samples.npy"] {
-        match std::fs::remove_file(args.out.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e)
-                    .with_context(|| format!("removing {}", args.out.join(stale).display()));
-            }
-            _ => {}
-        }
+        remove_if_present(&args.out.join(stale))?;
     }
     let items: Vec<_> = (0..args.count as u64)
         .into_par_iter()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use fmseg_metrics::maps::{entropy_map, variance_map};
-use fmseg_metrics::variance::variance_correlation;
+use fmseg_metrics::variance::variance_correlations;
 use fmseg_metrics::{Prefixes, evaluate_dataset};
 use serde_json::json;
 
@@ -146,27 +146,26 @@ fn true_variance_correlation(
             path.display()
         )));
     }
-    let px = shape.height * shape.width;
     let n = shape.samples;
     let keep = |k: usize| prefixes == Prefixes::All || k == n;
-    let mut sums: Vec<(f64, usize)> = Vec::new();
-    let mut ks = Vec::new();
-    let mut per_image = Vec::with_capacity(shape.images);
-    for (image, reference) in samples.chunks(n * px).zip(truth.chunks(px)) {
-        let reference: Vec<f64> = reference.iter().map(|&v| f64::from(v)).collect();
-        let per_k = variance_correlation(image, &reference, keep);
-        if sums.is_empty() {
-            ks = per_k.iter().map(|p| p.0).collect();
-            sums = vec![(0.0, 0); per_k.len()];
-        }
-        for (acc, (_, v)) in sums.iter_mut().zip(&per_k) {
+    let per_image_k = variance_correlations(samples, &truth, n, shape.height * shape.width, keep);
+    let ks: Vec<usize> = per_image_k
+        .first()
+        .map(|p| p.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let mut sums = vec![(0.0, 0usize); ks.len()];
+    for per_k in &per_image_k {
+        for (acc, (_, v)) in sums.iter_mut().zip(per_k) {
             if let Some(v) = v {
                 acc.0 += v;
                 acc.1 += 1;
             }
         }
-        per_image.push(per_k.last().and_then(|p| p.1));
     }
+    let per_image = per_image_k
+        .iter()
+        .map(|per_k| per_k.last().and_then(|p| p.1))
+        .collect();
     let per_k = ks
         .into_iter()
         .zip(sums)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use fmseg_data::atomic::write_atomic;
+use fmseg_data::atomic::{remove_if_present, write_atomic};
 use fmseg_data::npy::{write_f32, write_u8};
 use serde_json::json;
 
@@ -116,12 +116,7 @@ impl Prepared {
                 continue;
             }
             // written last, removed first: an interrupted write leaves an incomplete folder
-            match std::fs::remove_file(&fingerprint) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("removing {}", fingerprint.display()));
-                }
-                _ => {}
-            }
+            remove_if_present(&fingerprint)?;
             write_f32(&dir.join("images.npy"), &t.shape, &t.images)?;
             write_u8(
                 &dir.join("annotations.npy"),

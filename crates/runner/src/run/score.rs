@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{NpyArray, NpyData};
-use fmseg_metrics::variance::variance_correlation;
+use fmseg_metrics::variance::variance_correlations;
 use fmseg_metrics::{DatasetShape, Prefixes, evaluate_images};
 
 use super::counts::SampleCounts;
@@ -49,10 +49,10 @@ pub fn score_cell(
             truth.len(),
             shape.images
         );
-        for (i, reference) in truth.chunks(plane).enumerate() {
-            let reference: Vec<f64> = reference.iter().map(|&v| f64::from(v)).collect();
-            let image = &samples[i * shape.samples * plane..(i + 1) * shape.samples * plane];
-            for (k, value) in variance_correlation(image, &reference, |k| counts.contains(k)) {
+        let per_image =
+            variance_correlations(samples, truth, shape.samples, plane, |k| counts.contains(k));
+        for (i, per_k) in per_image.into_iter().enumerate() {
+            for (k, value) in per_k {
                 if let Some(value) = value {
                     rows.push(identity.row(i, k, "var_corr_oracle", value));
                 }
