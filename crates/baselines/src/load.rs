@@ -7,12 +7,11 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use fmseg_model::checkpoint_load::WeightSelection;
-use fmseg_model::folder::{
-    FolderError, find_weights, folder_method, read_config, weight_candidates,
-};
+use fmseg_model::folder::{FolderError, Snapshot, folder_method, read_config, weights_at};
 use fmseg_model::unet::read_safetensors;
 use fmseg_model::{MethodId, SegmentationSampler};
 
+use crate::cimd::Cimd;
 use crate::common::objective::BaselineModel;
 use crate::common::params::import_params;
 use crate::common::passes::Batched;
@@ -41,11 +40,13 @@ impl BaselineConfig {
 
     /// The trained model of `dir` with these settings as a sampler on `device` (a plain,
     /// non-autodiff device), with `selection`'s weight file, drawing at most `max_batch` rows
-    /// per network pass ([`crate::common::passes`]).
+    /// per network pass ([`crate::common::passes`]); `snapshot` picks the exported weights or a
+    /// training checkpoint's.
     pub fn load_sampler(
         &self,
         dir: &Path,
         selection: WeightSelection,
+        snapshot: Snapshot,
         max_batch: usize,
         device: &Device,
     ) -> Result<Box<dyn SegmentationSampler>, FolderError> {
@@ -68,11 +69,30 @@ impl BaselineConfig {
                 }))
             }
         }
-        let weights = find_weights(dir, weight_candidates(selection))?;
+        let weights = weights_at(dir, selection, snapshot)?;
         self.visit(Load {
             weights: &weights,
             max_batch,
             device,
         })
     }
+}
+/// The trained CIMD model of `dir` (a CIMD folder) with `selection`'s weights, on `device`, for
+/// [`Cimd::diagnose`]; another method's folder is an error naming its method.
+pub fn load_cimd(
+    dir: &Path,
+    selection: WeightSelection,
+    device: &Device,
+) -> Result<Cimd, FolderError> {
+    let BaselineConfig::Cimd(config) = BaselineConfig::from_folder(dir)? else {
+        return Err(FolderError::new(
+            dir,
+            format!("a {} folder, not CIMD", folder_method(dir)?),
+        ));
+    };
+    let weights = weights_at(dir, selection, Snapshot::Final)?;
+    let bad = |message: String| FolderError::new(&weights, message);
+    let model = Cimd::new(&config, device).map_err(|e| bad(e.to_string()))?;
+    let tensors = read_safetensors(&weights).map_err(|e| bad(e.to_string()))?;
+    import_params(model, tensors, &weights.display().to_string()).map_err(|e| bad(e.to_string()))
 }

@@ -141,3 +141,59 @@ fn phiseg_batch_norm_running_statistics_are_exported_and_imported() {
         "sampling uses the imported running statistics"
     );
 }
+
+#[test]
+fn logged_term_names_match_the_losses() {
+    use fmseg_baselines::common::objective::BaselineModel;
+    use fmseg_data::rng::Rng;
+    let device = Device::flex();
+    let images = Tensor::<4>::random([2, 1, 32, 32], Distribution::Default, &device);
+    let masks = Tensor::<4>::random([2, 1, 32, 32], Distribution::Default, &device).round();
+    fn names<M: BaselineModel>(model: &M, i: Tensor<4>, m: Tensor<4>) -> Vec<&'static str> {
+        model
+            .batch_loss(i, m, &mut Rng::new(0))
+            .terms
+            .iter()
+            .map(|(n, _)| *n)
+            .collect()
+    }
+    let cimd = CimdConfig {
+        image_size: 32,
+        model_channels: 32,
+        channel_mult: vec![1, 2],
+        num_res_blocks: 1,
+        attention_resolutions: vec![],
+        encoder_filters: vec![8, 16],
+        encoder_convs: 1,
+        use_scale_shift_norm: true,
+        ..CimdConfig::default()
+    };
+    let model = Cimd::new(&cimd, &device).unwrap();
+    assert_eq!(
+        names(&model, images.clone(), masks.clone()),
+        CimdObjective::new(cimd).term_names()
+    );
+    let prob = ProbUnetConfig {
+        image_size: 32,
+        filters: vec![8, 16],
+        ..ProbUnetConfig::default()
+    };
+    let model = ProbUnet::new(&prob, &device).unwrap();
+    assert_eq!(
+        names(&model, images.clone(), masks.clone()),
+        ProbUnetObjective::new(prob).term_names()
+    );
+    for latent_levels in [1, 2] {
+        let phiseg = PhisegConfig {
+            image_size: 32,
+            filters: vec![8, 16, 32],
+            resolution_levels: Some(3),
+            latent_levels,
+            ..PhisegConfig::default()
+        };
+        let model = Phiseg::new(&phiseg, &device).unwrap();
+        let expected = PhisegObjective::new(phiseg).term_names();
+        assert_eq!(names(&model, images.clone(), masks.clone()), expected);
+        assert_eq!(expected.len(), 3 + latent_levels);
+    }
+}

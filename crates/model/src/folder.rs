@@ -75,6 +75,40 @@ pub fn weight_candidates(selection: WeightSelection) -> &'static [&'static str] 
     }
 }
 
+/// Which weights of a model folder to load: the exported ones after training, or those of the
+/// checkpoint after a given step (`checkpoints/step-XXXXXX/`: `ema.safetensors` for the EMA
+/// weights, `model.safetensors` for the raw ones; without an EMA shadow, EMA means raw, as for
+/// the export).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshot {
+    /// `model.safetensors` / `model_raw.safetensors` of the folder.
+    #[default]
+    Final,
+    /// The checkpoint after this many steps.
+    Step(u64),
+}
+
+/// The weight file of `dir` for `selection` at `snapshot`.
+pub fn weights_at(
+    dir: &Path,
+    selection: WeightSelection,
+    snapshot: Snapshot,
+) -> Result<PathBuf, FolderError> {
+    match snapshot {
+        Snapshot::Final => find_weights(dir, weight_candidates(selection)),
+        Snapshot::Step(step) => {
+            let at = dir
+                .join("checkpoints")
+                .join(crate::training::checkpoint_name(step));
+            let candidates: &[&str] = match selection {
+                WeightSelection::Ema => &["ema.safetensors", "model.safetensors"],
+                WeightSelection::Raw => &["model.safetensors"],
+            };
+            find_weights(&at, candidates)
+        }
+    }
+}
+
 /// The first existing file of `candidates` in `dir`.
 pub fn find_weights(dir: &Path, candidates: &[&str]) -> Result<PathBuf, FolderError> {
     candidates
@@ -121,5 +155,43 @@ mod tests {
                 .unwrap()
                 .ends_with("model_raw.safetensors")
         );
+    }
+
+    #[test]
+    fn snapshots_pick_the_export_or_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let (ema, raw) = (WeightSelection::Ema, WeightSelection::Raw);
+        std::fs::write(d.join("model.safetensors"), b"x").unwrap();
+        assert!(
+            weights_at(d, ema, Snapshot::Final)
+                .unwrap()
+                .ends_with("model.safetensors")
+        );
+        let at = d.join("checkpoints").join("step-000100");
+        std::fs::create_dir_all(&at).unwrap();
+        let err = weights_at(d, raw, Snapshot::Step(100))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("step-000100"), "{err}");
+        std::fs::write(at.join("model.safetensors"), b"x").unwrap();
+        // without an EMA shadow the EMA weights are the raw ones, as for the export
+        let got = weights_at(d, ema, Snapshot::Step(100)).unwrap();
+        assert!(got.ends_with("step-000100/model.safetensors"), "{got:?}");
+        std::fs::write(at.join("ema.safetensors"), b"x").unwrap();
+        let got = weights_at(d, ema, Snapshot::Step(100)).unwrap();
+        assert!(got.ends_with("step-000100/ema.safetensors"), "{got:?}");
+        let got = weights_at(d, raw, Snapshot::Step(100)).unwrap();
+        assert!(got.ends_with("step-000100/model.safetensors"), "{got:?}");
+        assert!(weights_at(d, ema, Snapshot::Step(200)).is_err());
+        // the listing is sorted by step and ignores other names
+        std::fs::create_dir_all(d.join("checkpoints").join("step-000020")).unwrap();
+        std::fs::create_dir_all(d.join("checkpoints").join(".step-000300.1.tmp")).unwrap();
+        let steps: Vec<u64> = crate::training::checkpoints(d)
+            .unwrap()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        assert_eq!(steps, [20, 100]);
     }
 }

@@ -32,7 +32,7 @@ pub enum Command {
     /// Data tools: synthesise the embedded benchmark, inspect and convert datasets.
     #[command(subcommand)]
     Data(commands::data::DataCommand),
-    /// Model tools: evaluate the velocity of official weights.
+    /// Model tools: evaluate the velocity of official weights, diagnose a trained CIMD model.
     #[command(subcommand)]
     Model(commands::model::ModelCommand),
     /// Draw soft segmentations with a trained model (flow: ODE sampling with CFG; or a
@@ -70,6 +70,7 @@ impl Command {
             Command::Data(DataCommand::Inspect(args)) => data_tools::inspect(&args),
             Command::Data(DataCommand::Convert(args)) => data_tools::convert(&args),
             Command::Model(model::ModelCommand::Velocity(args)) => model::velocity(&args),
+            Command::Model(model::ModelCommand::Diagnose(args)) => commands::diagnose::run(&args),
             Command::Sample(args) => sample::run(&args),
             Command::Train(args) => train::run(&args),
             Command::Run(args) => run::run(&args),

@@ -21,6 +21,11 @@ const TRAINING: &str =
     "    training: { steps: 3, batch_size: 4, lr: 1.0e-3, checkpoint_every: 0, log_every: 0 }\n";
 
 /// A one-method experiment file in the `fmseg run` format.
+fn ok_stdout(o: &Output) -> String {
+    ok(o);
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 fn spec(method: &str, model: &str) -> String {
     format!("{DATA}methods:\n  - method: {method}\n    model: {model}\n{TRAINING}")
 }
@@ -98,6 +103,46 @@ fn each_baseline_trains_samples_and_evaluates_through_the_cli() {
         assert!(
             out.join("model.safetensors").is_file() && out.join("model_raw.safetensors").is_file()
         );
+        // Every loss term has its own column.
+        let terms = match method {
+            "prob-unet" => "reconstruction,kl",
+            "phiseg" => "reconstruction,reconstruction_final,kl,kl_0,kl_1",
+            _ => "mse,vb,kl",
+        };
+        let csv = std::fs::read_to_string(out.join("loss.csv")).unwrap();
+        assert!(
+            csv.starts_with(&format!("step,loss,seconds,{terms}\n1,")),
+            "{csv}"
+        );
+        let widths: Vec<usize> = csv.lines().map(|l| l.split(',').count()).collect();
+        assert!(widths.iter().all(|&w| w == widths[0]), "{csv}");
+        if method == "cimd" {
+            let report = ok_stdout(&fmseg(&[
+                "model", "diagnose", &o, "--images", "1", "--json",
+            ]));
+            let d: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+            assert_eq!(d["pairs"], 3, "one image, three raters: {report}");
+            assert!(d["reconstruction_dice"].as_f64().is_some(), "{report}");
+            assert_eq!(d["denoising"].as_array().unwrap().len(), 10, "{report}");
+            // a threshold above any Dice fails with one line naming the folder
+            let o2 = fmseg(&[
+                "model",
+                "diagnose",
+                &o,
+                "--images",
+                "1",
+                "--min-reconstruction-dice",
+                "1.5",
+            ]);
+            let err = String::from_utf8_lossy(&o2.stderr);
+            assert_eq!(o2.status.code(), Some(1), "{err}");
+            assert!(err.contains("reconstruction Dice"), "{err}");
+        } else {
+            let o2 = fmseg(&["model", "diagnose", &o]);
+            let err = String::from_utf8_lossy(&o2.stderr);
+            assert_eq!(o2.status.code(), Some(2), "{err}");
+            assert!(err.contains("not CIMD"), "{err}");
+        }
         // Resuming a finished run is a no-op; training again without --resume is refused.
         let again = fmseg(&[
             "train",
@@ -269,6 +314,40 @@ fn unknown_methods_and_bad_baseline_configs_exit_2_naming_the_field() {
         assert!(
             err.contains(&format!("bad{i}.yaml")) && err.contains(field),
             "case {i}: {err}"
+        );
+    }
+}
+
+/// Data-parallel shards sum the logged terms with the loss: each `loss.csv` row of Prob-UNet
+/// (total = reconstruction + β·KL, β = 1) adds up on two CPU shards as on one device.
+#[test]
+fn logged_terms_add_up_on_data_parallel_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = spec(
+        "prob-unet",
+        "{ filters: [8, 16], convs_per_block: 1, latent_dim: 2, fcomb_convs: 2 }",
+    )
+    .replace("batch_size: 4", "batch_size: 4, devices: [cpu, cpu]");
+    let file = dir.path().join("dp.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("dp");
+    ok(&fmseg(&[
+        "train",
+        "--experiment",
+        &file.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]));
+    let csv = std::fs::read_to_string(out.join("loss.csv")).unwrap();
+    assert!(
+        csv.starts_with("step,loss,seconds,reconstruction,kl\n"),
+        "{csv}"
+    );
+    for line in csv.lines().skip(1) {
+        let v: Vec<f64> = line.split(',').map(|f| f.parse().unwrap()).collect();
+        assert!(
+            (v[1] - (v[3] + v[4])).abs() < 1e-3 * v[1].abs().max(1.0),
+            "{csv}"
         );
     }
 }

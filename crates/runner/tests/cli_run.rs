@@ -354,6 +354,57 @@ fn sweep_writes_a_slurm_array_with_one_task_per_cell() {
 }
 
 #[test]
+fn learning_curves_score_every_checkpoint_and_draw_a_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}learning_curve: {{ every: 4, samples: 2 }}\n",
+        spec("0.3").replace("test_count: 3 }", "test_count: 3, validation_count: 2 }")
+    );
+    let file = write(dir.path(), "curve.yaml", &text);
+    let out = dir.path().join("out");
+    let err = ok(&run(&file, &out, &[]));
+    assert!(err.contains("learning curve: step 4"), "{err}");
+    let curves: Vec<PathBuf> = std::fs::read_dir(out.join("cells"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("curve.csv"))
+        .filter(|p| p.is_file())
+        .collect();
+    // flow and prob-unet (the oracle is not trained); checkpoints at 2, 4, 6: only 4 scored.
+    assert_eq!(curves.len(), 2, "{curves:?}");
+    for c in &curves {
+        let text = read(c);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("step,seconds,images,ged,"), "{text}");
+        assert_eq!(lines.len(), 2, "{text}");
+        let fields: Vec<f64> = lines[1].split(',').map(|f| f.parse().unwrap()).collect();
+        assert_eq!((fields[0], fields[2]), (4.0, 2.0), "{text}");
+        assert!((0.0..=2.0).contains(&fields[3]), "GED {text}");
+        assert!(
+            fields[4] <= fields[3] && fields[3] <= fields[5],
+            "interval {text}"
+        );
+    }
+    assert!(out.join("figures/tiny-32-learning-curves.png").is_file());
+    let table = read(&out.join("table.md"));
+    assert!(table.contains("Training time: flow "), "{table}");
+    // The curve is part of the cells: a rerun is a no-op, without a curve the cells differ.
+    let again = ok(&run(&file, &out, &[]));
+    assert!(!again.contains("learning curve"), "{again}");
+    let plain = write(dir.path(), "plain.yaml", &spec("0.3"));
+    let o = fmseg(&[
+        "run",
+        &plain.display().to_string(),
+        "--list",
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success());
+    // The training data is the same: the models are reused.
+    let err = ok(&run(&plain, &out, &[]));
+    assert!(!err.contains("training flow"), "{err}");
+}
+
+#[test]
 fn bad_experiment_files_name_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -365,6 +416,10 @@ fn bad_experiment_files_name_file_line_and_field() {
         (spec("0.3").replace("test_start: 500", "test_start: 10"), "datasets[0].synthetic.test_start"),
         (spec("0.3").replace("[1, 2, 4]", "[0, 2]"), "sample_counts"),
         (format!("{}{}", spec("0.3"), "ablation: { axes: [ { field: sampling.guidance, values: [] } ] }\n"), "ablation.axes[0].values"),
+        // a learning curve needs validation images, checkpoints at its period, and no overlap
+        (format!("{}{}", spec("0.3"), "learning_curve: { samples: 2 }\n"), "datasets[0].synthetic.validation_count"),
+        (format!("{}{}", spec("0.3").replace("test_count: 3 }", "test_count: 3, validation_count: 2 }"), "learning_curve: { every: 3 }\n"), "learning_curve.every"),
+        (spec("0.3").replace("test_count: 3 }", "test_count: 3, validation_start: 501, validation_count: 2 }"), "datasets[0].synthetic.validation_start"),
     ];
     for (i, (text, field)) in cases.iter().enumerate() {
         let file = write(dir.path(), &format!("bad{i}.yaml"), text);

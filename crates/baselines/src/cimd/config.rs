@@ -3,6 +3,7 @@
 use fmseg_model::{ConfigError as UNetError, UNetConfig};
 use serde::{Deserialize, Serialize};
 
+use super::prediction::Prediction;
 use crate::common::{ConfigError, ensure};
 
 /// How CIMD draws samples.
@@ -42,6 +43,11 @@ pub struct CimdConfig {
     pub sampling_steps: usize,
     /// Sampler. Default ancestral.
     pub sampler: DiffusionSampler,
+    /// What the denoiser's first channel regresses: `epsilon` (the released code), `x0` or
+    /// `v` ([`Prediction`]). Default epsilon, which is left out of the serialised config so
+    /// that the model folders of earlier versions keep their identity.
+    #[serde(skip_serializing_if = "Prediction::is_epsilon")]
+    pub prediction: Prediction,
     /// λ of the VB term. Default 1.
     pub vb_weight: f64,
     /// Weight of KL(q_AMN ‖ p_ACN). Default 0.001.
@@ -77,6 +83,7 @@ impl Default for CimdConfig {
             timesteps: 1000,
             sampling_steps: 1000,
             sampler: DiffusionSampler::Ancestral,
+            prediction: Prediction::Epsilon,
             vb_weight: 1.0,
             kl_weight: 1e-3,
             encoder_filters: vec![32, 64, 128, 192],

@@ -4,7 +4,8 @@
 //!
 //! - **Diffusion** ([`schedule`]): DDPM over the mask channel (`x0 = 2·mask − 1`), linear β
 //!   schedule (guided-diffusion's `1e-4·1000/T … 0.02·1000/T`), T = 1000 by default,
-//!   ε-prediction with **learned variance**: the denoiser outputs 2 channels (ε, v) and the
+//!   ε-prediction (or, with `prediction: x0 | v`, x0- or v-prediction: [`Prediction`]) with
+//!   **learned variance**: the denoiser outputs 2 channels (ε, v) and the
 //!   reverse variance is `exp(f·log β_t + (1−f)·log β̃_t)`, `f = (v+1)/2` (improved DDPM).
 //! - **Loss** ([`Cimd::loss`]): the improved-DDPM hybrid `MSE(ε) + λ·VB` (λ = `vb_weight` = 1 as
 //!   guided-diffusion's un-rescaled MSE loss type; VB is the per-timestep term in bits/dim with
@@ -30,14 +31,18 @@
 //!   [−1, 1]; the final x0 is mapped to `[0, 1]` by `(x + 1)/2`. NFE = `sampling_steps`.
 
 mod config;
+pub mod diagnostics;
 mod losses;
 mod model;
 mod objective;
+mod prediction;
 mod sampler;
 pub mod schedule;
 
 pub use config::{CimdConfig, DiffusionSampler};
+pub use diagnostics::Diagnosis;
 pub use losses::{discretized_gaussian_log_likelihood, normal_kl};
 pub use model::Cimd;
 pub use objective::CimdObjective;
+pub use prediction::{NoiseLevel, Prediction};
 pub use schedule::Schedule;

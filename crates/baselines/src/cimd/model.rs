@@ -8,6 +8,7 @@ use fmseg_model::UNet;
 
 use super::config::CimdConfig;
 use super::losses::{discretized_gaussian_log_likelihood, normal_kl};
+use super::prediction::NoiseLevel;
 use super::schedule::Schedule;
 use crate::common::{AxisAlignedEncoder, ConfigError, LossOutput, normal_tensor, tile_latent};
 use crate::gaussian::DiagGaussian;
@@ -69,7 +70,8 @@ impl Cimd {
         self.amn.forward(Tensor::cat(vec![images, masks], 1))
     }
 
-    /// ACN prior p(z | image, estimate): the estimate is x_t (paper mode) or ε̂ (code mode).
+    /// ACN prior p(z | image, estimate): the estimate is x_t (paper mode) or the denoiser's
+    /// prediction (code mode: ε̂ as the released code, or x̂0 / v̂ under another target).
     pub fn prior(&self, images: Tensor<4>, estimate: Tensor<4>) -> DiagGaussian<2> {
         self.acn.forward(Tensor::cat(vec![images, estimate], 1))
     }
@@ -95,9 +97,10 @@ impl Cimd {
         self.denoiser.forward(x_t, t, condition)
     }
 
-    /// `MSE(ε) + vb_weight·VB + kl_weight·KL(q_AMN ‖ p_ACN)` for images `[B, C, H, W]` and one
-    /// annotation per image `[B, 1, H, W]` in {0, 1}. `rng` draws t ~ U{0..T−1}, ε and the
-    /// latent noise. Terms: `mse`, `vb` (bits/dim), `kl` (batch mean, unweighted).
+    /// `MSE(target) + vb_weight·VB + kl_weight·KL(q_AMN ‖ p_ACN)` for images `[B, C, H, W]` and
+    /// one annotation per image `[B, 1, H, W]` in {0, 1}; the target is ε, x0 or v
+    /// ([`super::Prediction`]). `rng` draws t ~ U{0..T−1}, ε and the latent noise. Terms: `mse`,
+    /// `vb` (bits/dim), `kl` (batch mean, unweighted).
     pub fn loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
         let device = images.device();
         let [b, _, h, w] = masks.dims();
@@ -106,24 +109,25 @@ impl Cimd {
         let eps = normal_tensor(rng, [b, 1, h, w], &device);
         let z_noise = normal_tensor(rng, [b, self.config.latent_dim], &device);
         let x0 = masks.clone().mul_scalar(2.0) - 1.0;
-        let sqrt_ac: Vec<f64> = s.alphas_cumprod.iter().map(|a| a.sqrt()).collect();
-        let sqrt_1m: Vec<f64> = s.alphas_cumprod.iter().map(|a| (1.0 - a).sqrt()).collect();
-        let x_t =
-            x0.clone() * coef(&sqrt_ac, &t, &device) + eps.clone() * coef(&sqrt_1m, &t, &device);
+        let level = self.noise_level(&t, &device);
+        let x_t = x0.clone() * level.signal.clone() + eps.clone() * level.noise.clone();
 
         let q = self.posterior(images.clone(), masks);
         let z = (!self.config.code_faithful).then(|| q.rsample(z_noise));
         let out = self.denoise(x_t.clone(), &t, images.clone(), z);
-        let eps_hat = out.clone().narrow(1, 0, 1);
+        let prediction = out.clone().narrow(1, 0, 1);
         let v = out.narrow(1, 1, 1);
         let p = if self.config.code_faithful {
-            self.prior(images, eps_hat.clone())
+            self.prior(images, prediction.clone())
         } else {
             self.prior(images, x_t.clone())
         };
 
-        let mse = (eps - eps_hat.clone()).square().mean();
-        let vb = self.vb_term(x0, x_t, eps_hat.detach(), v, &t);
+        let kind = self.config.prediction;
+        let target = kind.target(x0.clone(), eps, &level);
+        let mse = (target - prediction.clone()).square().mean();
+        let x0_hat = kind.x0_hat(prediction.detach(), x_t.clone(), &level);
+        let vb = self.vb_term(x0, x_t, x0_hat, v, &t);
         let kl = q.kl(&p).mean();
         let total = mse.clone()
             + vb.clone().mul_scalar(self.config.vb_weight)
@@ -134,30 +138,39 @@ impl Cimd {
         }
     }
 
-    /// guided-diffusion's `_vb_terms_bpd` with the mean frozen: KL(q(x_{t−1}|x_t, x0) ‖
-    /// p(x_{t−1}|x_t)) for t > 0 and the decoder NLL at t = 0, mean over pixels and batch, in bits.
+    /// √ᾱ_t and √(1−ᾱ_t) of the training schedule for timesteps `t`, `[B, 1, 1, 1]`.
+    pub fn noise_level(&self, t: &[usize], device: &Device) -> NoiseLevel {
+        let (signal, noise): (Vec<f64>, Vec<f64>) = t
+            .iter()
+            .map(|&i| {
+                let a = self.schedule.alphas_cumprod[i];
+                (a.sqrt(), (1.0 - a).sqrt())
+            })
+            .unzip();
+        let rows: Vec<usize> = (0..t.len()).collect();
+        NoiseLevel {
+            signal: coef(&signal, &rows, device),
+            noise: coef(&noise, &rows, device),
+        }
+    }
+
+    /// guided-diffusion's `_vb_terms_bpd` with the mean frozen (`x0_hat` detached, unclipped):
+    /// KL(q(x_{t−1}|x_t, x0) ‖ p(x_{t−1}|x_t)) for t > 0 and the decoder NLL at t = 0, mean
+    /// over pixels and batch, in bits.
     fn vb_term(
         &self,
         x0: Tensor<4>,
         x_t: Tensor<4>,
-        eps_frozen: Tensor<4>,
+        x0_hat: Tensor<4>,
         v: Tensor<4>,
         t: &[usize],
     ) -> Tensor<1> {
         let device = x0.device();
         let s = &self.schedule;
-        let recip: Vec<f64> = s.alphas_cumprod.iter().map(|a| (1.0 / a).sqrt()).collect();
-        let recipm1: Vec<f64> = s
-            .alphas_cumprod
-            .iter()
-            .map(|a| (1.0 / a - 1.0).sqrt())
-            .collect();
         let log_betas: Vec<f64> = s.betas.iter().map(|b| b.ln()).collect();
         let c1 = coef(&s.posterior_mean_coef1, t, &device);
         let c2 = coef(&s.posterior_mean_coef2, t, &device);
         let plv = coef(&s.posterior_log_variance_clipped, t, &device);
-        let x0_hat =
-            x_t.clone() * coef(&recip, t, &device) - eps_frozen * coef(&recipm1, t, &device);
         let model_mean = x0_hat * c1.clone() + x_t.clone() * c2.clone();
         let frac = (v + 1.0).mul_scalar(0.5);
         let model_lv =

@@ -33,6 +33,10 @@ impl BaselineModel for Cimd {
         Cimd::new(config, device)
     }
 
+    fn term_names(_config: &CimdConfig) -> Vec<&'static str> {
+        vec!["mse", "vb", "kl"]
+    }
+
     fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
         self.loss(images, masks, rng)
     }

@@ -12,7 +12,8 @@ use burn::tensor::Tensor;
 use fmseg_model::{MethodId, SampleError, SampleSet, SegmentationSampler};
 
 use super::config::DiffusionSampler;
-use super::model::Cimd;
+use super::model::{Cimd, coef};
+use super::prediction::{NoiseLevel, Prediction};
 use super::schedule::Schedule;
 use crate::common::check_request;
 use crate::common::passes::{DEFAULT_MAX_BATCH, Pass, PassSampler, sample_in_passes};
@@ -20,10 +21,10 @@ use crate::common::passes::{DEFAULT_MAX_BATCH, Pass, PassSampler, sample_in_pass
 /// The respaced schedule's per-step constants (index = respaced step).
 pub struct StepTable {
     schedule: Schedule,
-    /// `sqrt(1/ᾱ)`.
-    recip: Vec<f64>,
-    /// `sqrt(1/ᾱ − 1)`.
-    recip_m1: Vec<f64>,
+    /// `sqrt(ᾱ)`.
+    signal: Vec<f64>,
+    /// `sqrt(1 − ᾱ)`.
+    noise: Vec<f64>,
     /// `ln β`.
     log_betas: Vec<f64>,
     /// `sqrt(ᾱ_prev)`.
@@ -36,13 +37,86 @@ impl StepTable {
     fn new(schedule: Schedule) -> Self {
         let map = |f: fn(f64) -> f64, v: &[f64]| v.iter().map(|&a| f(a)).collect::<Vec<_>>();
         Self {
-            recip: map(|a| (1.0 / a).sqrt(), &schedule.alphas_cumprod),
-            recip_m1: map(|a| (1.0 / a - 1.0).sqrt(), &schedule.alphas_cumprod),
+            signal: map(f64::sqrt, &schedule.alphas_cumprod),
+            noise: map(|a| (1.0 - a).sqrt(), &schedule.alphas_cumprod),
             log_betas: map(f64::ln, &schedule.betas),
             sqrt_prev: map(f64::sqrt, &schedule.alphas_cumprod_prev),
             sqrt_1m_prev: map(|a| (1.0 - a).sqrt(), &schedule.alphas_cumprod_prev),
             schedule,
         }
+    }
+}
+
+/// The latent of a reverse trajectory (paper mode; code mode ignores it).
+pub(super) enum Latent {
+    /// `z = μ_ACN(image, x_t) + σ_ACN(image, x_t)·ε_z` at every step, with this ε_z `[rows, K]`
+    /// (sampling).
+    Prior(Tensor<2>),
+    /// This z `[rows, K]` at every step (e.g. the posterior mean of an annotation: the
+    /// reconstruction check of [`super::diagnostics`]).
+    Fixed(Tensor<2>),
+}
+
+impl StepTable {
+    /// The constants of `model`'s respaced sampling schedule.
+    pub(super) fn of(model: &Cimd) -> Self {
+        Self::new(model.schedule().respaced(model.config().sampling_steps))
+    }
+}
+
+impl Cimd {
+    /// The reverse process from `x` (x_T, `[rows, 1, H, W]`) for images `[rows, C, H, W]` over
+    /// the respaced steps of `c`, with `latent` and, for the ancestral sampler, `step_noise(k)`
+    /// (`[rows, 1, H, W]`) at step `k > 0`: the final x0 mapped to [0, 1].
+    pub(super) fn reverse(
+        &self,
+        images: &Tensor<4>,
+        c: &StepTable,
+        mut x: Tensor<4>,
+        latent: &Latent,
+        step_noise: &dyn Fn(usize) -> Tensor<4>,
+    ) -> Tensor<4> {
+        let device = images.device();
+        let config = self.config();
+        let rows = x.dims()[0];
+        let s = &c.schedule;
+        for k in (0..s.len()).rev() {
+            let t = vec![s.timestep_map[k]; rows];
+            let z = (!config.code_faithful).then(|| match latent {
+                Latent::Prior(z_noise) => self
+                    .prior(images.clone(), x.clone())
+                    .rsample(z_noise.clone()),
+                Latent::Fixed(z) => z.clone(),
+            });
+            let out = self.denoise(x.clone(), &t, images.clone(), z);
+            let level = NoiseLevel {
+                signal: coef(&c.signal, &[k], &device),
+                noise: coef(&c.noise, &[k], &device),
+            };
+            let x0_hat = config
+                .prediction
+                .x0_hat(out.clone().narrow(1, 0, 1), x.clone(), &level)
+                .clamp(-1.0, 1.0);
+            x = match config.sampler {
+                DiffusionSampler::Ancestral => {
+                    let frac = (out.narrow(1, 1, 1) + 1.0).mul_scalar(0.5);
+                    let lv = frac.clone().mul_scalar(c.log_betas[k])
+                        + (frac.neg() + 1.0).mul_scalar(s.posterior_log_variance_clipped[k]);
+                    let mean = x0_hat.mul_scalar(s.posterior_mean_coef1[k])
+                        + x.mul_scalar(s.posterior_mean_coef2[k]);
+                    if k > 0 {
+                        mean + lv.mul_scalar(0.5).exp() * step_noise(k)
+                    } else {
+                        mean
+                    }
+                }
+                DiffusionSampler::Ddim => {
+                    let eps = Prediction::eps_hat(x0_hat.clone(), x, &level);
+                    x0_hat.mul_scalar(c.sqrt_prev[k]) + eps.mul_scalar(c.sqrt_1m_prev[k])
+                }
+            };
+        }
+        ((x + 1.0).mul_scalar(0.5)).clamp(0.0, 1.0)
     }
 }
 
@@ -56,56 +130,25 @@ impl PassSampler for Cimd {
     }
 
     fn prepare(&self, images: Tensor<4>) -> Self::Context {
-        let schedule = self.schedule().respaced(self.config().sampling_steps);
-        (images, StepTable::new(schedule))
+        let table = StepTable::of(self);
+        (images, table)
     }
 
     /// One reverse trajectory per row: `[rows, 1, H, W]` in [0, 1].
     fn draw(&self, (images, c): &Self::Context, pass: &Pass, seed: u64) -> Tensor<4> {
         let device = images.device();
-        let config = self.config();
         let [_, _, h, w] = images.dims();
         let rows = pass.rows();
-        let latent = config.latent_dim;
+        let latent = self.config().latent_dim;
         let images = pass.select(images.clone());
-        let s = &c.schedule;
         let base = |j: usize| (j as u64) << 32;
-        let mut x = pass.noise([1, h, w], seed, base, &device);
+        let x = pass.noise([1, h, w], seed, base, &device);
         let z_noise = pass
             .noise([latent, 1, 1], seed, |j| base(j) + 1, &device)
             .reshape([rows, latent]);
-        for k in (0..s.len()).rev() {
-            let t = vec![s.timestep_map[k]; rows];
-            let z = (!config.code_faithful).then(|| {
-                self.prior(images.clone(), x.clone())
-                    .rsample(z_noise.clone())
-            });
-            let out = self.denoise(x.clone(), &t, images.clone(), z);
-            let eps_hat = out.clone().narrow(1, 0, 1);
-            let x0_hat = (x.clone().mul_scalar(c.recip[k]) - eps_hat.mul_scalar(c.recip_m1[k]))
-                .clamp(-1.0, 1.0);
-            x = match config.sampler {
-                DiffusionSampler::Ancestral => {
-                    let frac = (out.narrow(1, 1, 1) + 1.0).mul_scalar(0.5);
-                    let lv = frac.clone().mul_scalar(c.log_betas[k])
-                        + (frac.neg() + 1.0).mul_scalar(s.posterior_log_variance_clipped[k]);
-                    let mean = x0_hat.mul_scalar(s.posterior_mean_coef1[k])
-                        + x.mul_scalar(s.posterior_mean_coef2[k]);
-                    if k > 0 {
-                        let step = |j: usize| base(j) + 2 + k as u64;
-                        let noise = pass.noise([1, h, w], seed, step, &device);
-                        mean + lv.mul_scalar(0.5).exp() * noise
-                    } else {
-                        mean
-                    }
-                }
-                DiffusionSampler::Ddim => {
-                    let eps = (x.mul_scalar(c.recip[k]) - x0_hat.clone()).div_scalar(c.recip_m1[k]);
-                    x0_hat.mul_scalar(c.sqrt_prev[k]) + eps.mul_scalar(c.sqrt_1m_prev[k])
-                }
-            };
-        }
-        ((x + 1.0).mul_scalar(0.5)).clamp(0.0, 1.0)
+        let step_noise =
+            |k: usize| pass.noise([1, h, w], seed, |j| base(j) + 2 + k as u64, &device);
+        self.reverse(&images, c, x, &Latent::Prior(z_noise), &step_noise)
     }
 
     fn nfe(&self) -> usize {

@@ -33,6 +33,8 @@ pub trait BaselineModel: Module + SegmentationSampler + PassSampler + Sized + 's
     }
     /// A freshly initialised model.
     fn build(config: &Self::Config, device: &Device) -> Result<Self, ConfigError>;
+    /// The names of [`BaselineModel::batch_loss`]'s terms under `config`, in order.
+    fn term_names(config: &Self::Config) -> Vec<&'static str>;
     /// The method's training loss.
     fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput;
 }
@@ -73,6 +75,26 @@ impl<M: BaselineModel> Objective for BaselineObjective<M> {
     fn loss(&self, model: &M, batch: &Batch, rng: &mut Rng, device: &Device) -> Tensor<1> {
         let (images, masks) = batch_tensors(batch, device);
         model.batch_loss(images, masks, rng).total
+    }
+
+    fn term_names(&self) -> Vec<&'static str> {
+        M::term_names(&self.config)
+    }
+
+    fn loss_with_terms(
+        &self,
+        model: &M,
+        batch: &Batch,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Tensor<1>, Option<Tensor<1>>) {
+        let (images, masks) = batch_tensors(batch, device);
+        let out = model.batch_loss(images, masks, rng);
+        let terms: Vec<Tensor<1>> = out.terms.into_iter().map(|(_, t)| t.detach()).collect();
+        (
+            out.total,
+            (!terms.is_empty()).then(|| Tensor::cat(terms, 0)),
+        )
     }
 
     fn export(&self, model: &M) -> Result<Vec<NamedTensor>, TrainError> {

@@ -13,6 +13,14 @@ use crate::gaussian::DiagGaussian;
 /// Per-level KL term names (finest first).
 const KL_NAMES: [&str; 7] = ["kl_0", "kl_1", "kl_2", "kl_3", "kl_4", "kl_5", "kl_6"];
 
+/// The names of [`Phiseg::loss`]'s terms: the reconstruction sum, the finest level's, the
+/// weighted KL sum, then one KL per latent level.
+pub(crate) fn term_names(config: &PhisegConfig) -> Vec<&'static str> {
+    let mut names = vec!["reconstruction", "reconstruction_final", "kl"];
+    names.extend(KL_NAMES.iter().take(config.latent_levels));
+    names
+}
+
 /// PHiSeg: hierarchical prior, posterior and likelihood.
 #[derive(Module, Debug)]
 pub struct Phiseg {

@@ -20,6 +20,10 @@ impl BaselineModel for Phiseg {
         Phiseg::new(config, device)
     }
 
+    fn term_names(config: &PhisegConfig) -> Vec<&'static str> {
+        super::model::term_names(config)
+    }
+
     fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
         self.loss(images, masks, rng)
     }

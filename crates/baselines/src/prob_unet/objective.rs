@@ -20,6 +20,10 @@ impl BaselineModel for ProbUnet {
         ProbUnet::new(config, device)
     }
 
+    fn term_names(_config: &ProbUnetConfig) -> Vec<&'static str> {
+        vec!["reconstruction", "kl"]
+    }
+
     fn batch_loss(&self, images: Tensor<4>, masks: Tensor<4>, rng: &mut Rng) -> LossOutput {
         self.loss(images, masks, rng)
     }

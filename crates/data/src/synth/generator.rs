@@ -25,6 +25,19 @@ pub struct SynthSample {
     pub oracle: Oracle,
 }
 
+/// The images `[N, C, H, W]` and annotations `[N, M, H, W]` of `items`, concatenated.
+pub fn stack(items: &[SynthSample]) -> (Vec<f32>, Vec<u8>) {
+    let images = items
+        .iter()
+        .flat_map(|it| it.image.iter().copied())
+        .collect();
+    let annotations = items
+        .iter()
+        .flat_map(|it| it.annotations.iter().copied())
+        .collect();
+    (images, annotations)
+}
+
 /// A deterministic, endless synthetic dataset.
 #[derive(Debug, Clone)]
 pub struct SyntheticDataset {

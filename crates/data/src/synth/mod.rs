@@ -6,6 +6,6 @@ pub mod geometry;
 pub mod oracle;
 pub mod preset;
 
-pub use generator::{SynthSample, SyntheticDataset};
+pub use generator::{SynthSample, SyntheticDataset, stack};
 pub use oracle::{Oracle, OracleSummary};
 pub use preset::{SynthConfig, SynthPreset};

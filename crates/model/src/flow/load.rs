@@ -15,7 +15,7 @@ use thiserror::Error;
 use super::loss::{CfgDropMode, FlowMatching};
 use super::sampling::{FlowSampler, FlowSamplerConfig};
 use crate::checkpoint_load::{CheckpointError, WeightSelection, load_official_with};
-use crate::folder::{FolderError, find_weights, read_config, weight_candidates};
+use crate::folder::{FolderError, Snapshot, find_weights, read_config, weights_at};
 use crate::unet::UNetConfig;
 
 /// Why a flow-model folder could not be loaded.
@@ -29,26 +29,42 @@ pub enum LoadError {
     Checkpoint(#[from] CheckpointError),
 }
 
-/// The network configuration and weight file of a flow-model folder.
+/// The network configuration and weight file of a flow-model folder (its exported weights).
 pub fn resolve_checkpoint(
     dir: &Path,
     selection: WeightSelection,
 ) -> Result<(UNetConfig, PathBuf), FolderError> {
+    resolve_snapshot(dir, selection, Snapshot::Final)
+}
+
+/// The network configuration and weight file of a flow-model folder at `snapshot` (training
+/// checkpoints exist only in folders written by `fmseg train`).
+pub fn resolve_snapshot(
+    dir: &Path,
+    selection: WeightSelection,
+    snapshot: Snapshot,
+) -> Result<(UNetConfig, PathBuf), FolderError> {
     let (json, config_path) = read_config(dir)?;
     let bad = |e: crate::ConfigError| FolderError::new(&config_path, e.to_string());
-    let (config, candidates) = if let Some(unet) = json.get("unet") {
+    if let Some(unet) = json.get("unet") {
         let config = UNetConfig::from_json_value(unet.clone()).map_err(bad)?;
-        (config, weight_candidates(selection))
+        Ok((config, weights_at(dir, selection, snapshot)?))
     } else if let Some(constructor) = json.get("constructor") {
         let config = UNetConfig::from_json_value(constructor.clone()).map_err(bad)?;
-        (config, &["weights.safetensors", "weights.pt"][..])
+        if let Snapshot::Step(step) = snapshot {
+            return Err(FolderError::new(
+                dir,
+                format!("official weights have no training checkpoint (step {step})"),
+            ));
+        }
+        let weights = find_weights(dir, &["weights.safetensors", "weights.pt"])?;
+        Ok((config, weights))
     } else {
-        return Err(FolderError::new(
+        Err(FolderError::new(
             &config_path,
             "neither a `unet` nor a `constructor` object",
-        ));
-    };
-    Ok((config, find_weights(dir, candidates)?))
+        ))
+    }
 }
 
 /// The objective a flow-model folder was trained with: its network and the `objective` block of
@@ -70,15 +86,16 @@ pub fn read_objective(dir: &Path, selection: WeightSelection) -> Result<FlowMatc
     })
 }
 
-/// The flow model of `dir` with `selection`'s weights as a sampler with `settings`, on `device`
-/// (a plain, non-autodiff device).
+/// The flow model of `dir` with `selection`'s weights at `snapshot` as a sampler with
+/// `settings`, on `device` (a plain, non-autodiff device).
 pub fn load_sampler(
     dir: &Path,
     settings: FlowSamplerConfig,
     selection: WeightSelection,
+    snapshot: Snapshot,
     device: &Device,
 ) -> Result<FlowSampler, LoadError> {
-    let (config, weights) = resolve_checkpoint(dir, selection)?;
+    let (config, weights) = resolve_snapshot(dir, selection, snapshot)?;
     let unet = load_official_with(&config, &weights, device, selection)?;
     Ok(FlowSampler::new(unet, settings))
 }

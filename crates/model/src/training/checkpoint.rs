@@ -36,26 +36,30 @@ pub fn checkpoint_name(step: u64) -> String {
 
 /// The newest `checkpoints/step-*` folder under `out`, if any.
 pub fn latest_checkpoint(out: &Path) -> Result<Option<PathBuf>, TrainError> {
+    Ok(checkpoints(out)?.pop().map(|(_, p)| p))
+}
+
+/// Every `checkpoints/step-*` folder under `out` with its step, oldest first (empty when there
+/// is no `checkpoints/` folder; other names are ignored).
+pub fn checkpoints(out: &Path) -> Result<Vec<(u64, PathBuf)>, TrainError> {
     let root = out.join("checkpoints");
     if !root.exists() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let entries = std::fs::read_dir(&root).map_err(|e| TrainError::io(&root, e))?;
-    let mut best: Option<(u64, PathBuf)> = None;
+    let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| TrainError::io(&root, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(step) = name
+        if let Some(step) = name
             .strip_prefix("step-")
             .and_then(|s| s.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        if best.as_ref().is_none_or(|(b, _)| step > *b) {
-            best = Some((step, entry.path()));
+        {
+            found.push((step, entry.path()));
         }
     }
-    Ok(best.map(|(_, p)| p))
+    found.sort();
+    Ok(found)
 }
 
 /// Writes `tensors` as safetensors through a temporary file renamed over `path`.

@@ -13,7 +13,8 @@
 //!
 //! Output folder contract (shared with sampling): `config.json` (`{"unet": …, "training": …}`
 //! plus the objective's and caller's fields), `model.safetensors` (EMA weights when EMA is on,
-//! else the raw ones), `model_raw.safetensors`, `loss.csv` (`step,loss,seconds`) and
+//! else the raw ones), `model_raw.safetensors`, `loss.csv` (`step,loss,seconds` and the
+//! objective's [`Objective::term_names`], e.g. CIMD's `mse,vb,kl`) and
 //! `checkpoints/step-XXXXXX/` (`model.safetensors`, `ema.safetensors`, `optimizer.bpk`,
 //! `state.json`).
 
@@ -28,7 +29,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use fmseg_data::rng::Rng;
 
-pub use checkpoint::{CheckpointState, latest_checkpoint};
+pub use checkpoint::{CheckpointState, checkpoint_name, checkpoints, latest_checkpoint};
 pub use config::TrainConfig;
 pub use error::TrainError;
 pub use run::{TrainSummary, train, train_on};
@@ -54,6 +55,24 @@ pub trait Objective {
     /// w.r.t. the model's parameters.
     fn loss(&self, model: &Self::Model, batch: &Batch, rng: &mut Rng, device: &Device)
     -> Tensor<1>;
+
+    /// Names of the loss's terms, logged in `loss.csv` after `seconds` (none by default).
+    fn term_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// The differentiable loss `[1]` and, when [`Objective::term_names`] is not empty, its
+    /// terms `[T]` in that order (detached; logged, never differentiated). By default the loss
+    /// alone.
+    fn loss_with_terms(
+        &self,
+        model: &Self::Model,
+        batch: &Batch,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Tensor<1>, Option<Tensor<1>>) {
+        (self.loss(model, batch, rng, device), None)
+    }
 
     /// Every parameter as `(key, shape, values)`, in a fixed order (EMA and safetensors).
     fn export(&self, model: &Self::Model) -> Result<Vec<NamedTensor>, TrainError>;

@@ -20,7 +20,7 @@ use super::Objective;
 use crate::dataset::Batch;
 
 /// The gradients of `batch`'s loss on `model` computed as shards on `devices` (device 0 holds
-/// `model`), summed on device 0, plus the loss `[1]` (plain, on device 0). Each device is seeded
+/// `model`), summed on device 0, plus the loss and its terms `[1 + T]` (plain, on device 0). Each device is seeded
 /// with `seed + k` first (dropout masks).
 pub fn shard_gradients<O: Objective>(
     objective: &O,
@@ -42,15 +42,17 @@ pub fn shard_gradients<O: Objective>(
             model.clone().fork(device)
         };
         let weight = shard.shape[0] as f64 / total;
-        let loss = objective
-            .loss(&replica, shard, rng, device)
-            .mul_scalar(weight);
-        let plain = loss.clone().inner();
+        let (loss, terms) = objective.loss_with_terms(&replica, shard, rng, device);
+        let loss = loss.mul_scalar(weight);
+        let plain =
+            super::run::logged_row(loss.clone().inner(), terms.map(|t| t.mul_scalar(weight)));
         let target = main.get_or_insert_with(|| plain.device()).clone();
         losses.push(plain.to_device(&target));
         let grads = GradientsParams::from_grads(loss.backward(), &replica);
         sum.accumulate(model, grads.to_device(&target, &replica));
     }
-    let loss = Tensor::cat(losses, 0).sum();
+    // Shard rows (loss and terms, each already weighted by the shard's share) summed row-wise.
+    let width = losses[0].dims()[0];
+    let loss = Tensor::stack::<2>(losses, 0).sum_dim(0).reshape([width]);
     (sum.grads(), loss)
 }

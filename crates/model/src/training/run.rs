@@ -121,9 +121,14 @@ fn init<O: Objective>(
 }
 
 /// Keeps the rows of `loss.csv` up to `step` (a resumed run rewrites what follows).
-fn open_loss_csv(out: &Path, step: u64) -> Result<std::fs::File, TrainError> {
+fn open_loss_csv(out: &Path, step: u64, terms: &[&str]) -> Result<std::fs::File, TrainError> {
     let path = out.join("loss.csv");
-    let mut text = String::from("step,loss,seconds\n");
+    let mut text = String::from("step,loss,seconds");
+    for name in terms {
+        text.push(',');
+        text.push_str(name);
+    }
+    text.push('\n');
     if step > 0
         && let Ok(old) = std::fs::read_to_string(&path)
     {
@@ -219,7 +224,8 @@ pub fn train_on<O: Objective>(
         })?;
     let start_step = st.step;
     on_start(start_step);
-    let mut csv = open_loss_csv(out, st.step)?;
+    let terms = objective.term_names();
+    let mut csv = open_loss_csv(out, st.step, &terms)?;
     let csv_path = out.join("loss.csv");
     let started = Instant::now();
     let mut final_loss = f32::NAN;
@@ -240,8 +246,8 @@ pub fn train_on<O: Objective>(
         let batch = builder.build(source, step, &mut rng);
         let (grads, kept) = if devices.len() == 1 {
             device.seed(step_seed);
-            let loss = objective.loss(&st.model, &batch, &mut rng, device);
-            let kept = loss.clone().inner();
+            let (loss, logged) = objective.loss_with_terms(&st.model, &batch, &mut rng, device);
+            let kept = logged_row(loss.clone().inner(), logged);
             (
                 GradientsParams::from_grads(loss.backward(), &st.model),
                 kept,
@@ -262,7 +268,13 @@ pub fn train_on<O: Objective>(
         if !(log_due || config.checkpoint_due(st.step) || pending.len() >= MAX_PENDING) {
             continue;
         }
-        let value = flush(&mut pending, &mut csv, &csv_path, &last_checkpoint)?;
+        let value = flush(
+            &mut pending,
+            1 + terms.len(),
+            &mut csv,
+            &csv_path,
+            &last_checkpoint,
+        )?;
         final_loss = value;
         bar.set_message(format!("loss {value:.5}"));
         if log_due {
@@ -319,11 +331,20 @@ pub fn train_on<O: Objective>(
 /// Most losses kept on the device before they are read back regardless of the log period.
 const MAX_PENDING: usize = 256;
 
-/// Reads the pending losses back in one transfer, refuses a non-finite one (naming its step and
-/// the last checkpoint, which was written before it), and appends them to `loss.csv`. Returns
-/// the last loss.
+/// The row kept for `loss.csv`: the loss `[1]` followed by its terms `[T]`, detached.
+pub(crate) fn logged_row(loss: Tensor<1>, terms: Option<Tensor<1>>) -> Tensor<1> {
+    match terms {
+        Some(terms) => Tensor::cat(vec![loss, terms.inner()], 0),
+        None => loss,
+    }
+}
+
+/// Reads the pending rows (loss and terms, `width` values each) back in one transfer, refuses a
+/// non-finite loss (naming its step and the last checkpoint, which was written before it), and
+/// appends them to `loss.csv`. Returns the last loss.
 fn flush(
     pending: &mut Vec<(u64, Tensor<1>, f64)>,
+    width: usize,
     csv: &mut std::fs::File,
     csv_path: &Path,
     last_checkpoint: &Option<PathBuf>,
@@ -338,7 +359,8 @@ fn flush(
             )))
         })?;
     let mut last = f32::NAN;
-    for ((step, _, seconds), value) in pending.drain(..).zip(values) {
+    for ((step, _, seconds), row) in pending.drain(..).zip(values.chunks(width)) {
+        let value = row[0];
         if !value.is_finite() {
             return Err(TrainError::NonFinite {
                 step,
@@ -346,7 +368,11 @@ fn flush(
                 last_checkpoint: last_checkpoint.clone(),
             });
         }
-        writeln!(csv, "{step},{value},{seconds:.3}").map_err(|e| TrainError::io(csv_path, e))?;
+        let mut line = format!("{step},{value},{seconds:.3}");
+        for term in &row[1..] {
+            line.push_str(&format!(",{term}"));
+        }
+        writeln!(csv, "{line}").map_err(|e| TrainError::io(csv_path, e))?;
         last = value;
     }
     Ok(last)

@@ -108,14 +108,7 @@ pub fn synth(args: &SynthArgs) -> Result<()> {
         .into_par_iter()
         .map(|i| dataset.sample(args.start + i))
         .collect();
-    let images: Vec<f32> = items
-        .iter()
-        .flat_map(|it| it.image.iter().copied())
-        .collect();
-    let annotations: Vec<u8> = items
-        .iter()
-        .flat_map(|it| it.annotations.iter().copied())
-        .collect();
+    let (images, annotations) = fmseg_data::synth::stack(&items);
     let marginal: Vec<f32> = items.iter().flat_map(|it| it.oracle.marginal()).collect();
     let variance: Vec<f32> = items.iter().flat_map(|it| it.oracle.variance()).collect();
     let out = &args.out;

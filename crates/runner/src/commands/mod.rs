@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compare;
 pub mod data;
 pub mod data_tools;
+pub mod diagnose;
 pub mod evaluate;
 pub mod likelihood;
 pub mod model;

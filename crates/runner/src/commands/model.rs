@@ -18,6 +18,9 @@ use crate::input_error::input_error;
 pub enum ModelCommand {
     /// Evaluate the (guided) velocity v(x_t, t, image) of official weights and write it as .npy.
     Velocity(VelocityArgs),
+    /// Check a trained CIMD model: reconstruction with the posterior latent, prior/posterior
+    /// overlap, denoising error by timestep against a trivial guess, the first sampling step.
+    Diagnose(super::diagnose::DiagnoseArgs),
 }
 
 /// `fmseg model velocity`.

@@ -16,6 +16,7 @@ use clap::Args;
 use fmseg_data::npy::write_f32;
 use fmseg_model::checkpoint_load::WeightSelection;
 use fmseg_model::flow::sampling::FlowSamplerConfig;
+use fmseg_model::folder::Snapshot;
 use fmseg_model::ode::Solver;
 use fmseg_model::precision::Precision;
 
@@ -146,7 +147,7 @@ pub fn run(args: &SampleArgs) -> Result<()> {
         .check(&device.device, &device.name)
         .map_err(|e| input_error(format!("--precision: {e}")))?;
     let sampler = method
-        .load_sampler(&args.checkpoint, &device.device)
+        .load_sampler(&args.checkpoint, Snapshot::Final, &device.device)
         .map_err(input_error)?;
     let images = Tensor::from_data(TensorData::new(pixels, dims), &device.device);
     let set = sampler

@@ -49,6 +49,10 @@ pub struct LoadedDataset {
     pub train_count: usize,
     /// Test items.
     pub test: TestSet,
+    /// Validation items for learning curves (synthetic `validation_count` > 0), with what
+    /// determines them (part of the keys of cells that score a learning curve, not of the
+    /// training key).
+    pub validation: Option<(TestSet, serde_json::Value)>,
     /// Everything that determines the data (spec, source checksums): part of every cell key.
     pub fingerprint: serde_json::Value,
     /// Where the data was read from (not part of the keys: moving a dataset reruns nothing).
@@ -231,26 +235,29 @@ fn synthetic(
     }
     let train = InMemorySource::from_synthetic(config.clone(), s.train_start, s.train_count)
         .map_err(|e| file.invalid(&field("train_count"), e.to_string()))?;
-    let items: Vec<_> = test_range.clone().map(|i| generator.sample(i)).collect();
-    let (c, size, m) = (generator.channels(), config.size, config.raters);
-    let test = TestSet {
-        images: items
-            .iter()
-            .flat_map(|it| it.image.iter().copied())
-            .collect(),
-        shape: [test_count, c, size, size],
-        annotations: items
-            .iter()
-            .flat_map(|it| it.annotations.iter().copied())
-            .collect(),
-        raters: m,
-        oracles: Some(items.into_iter().map(|it| it.oracle).collect()),
+    let test = synthetic_set(&generator, test_range.clone());
+    let validation = if s.validation_count == 0 {
+        None
+    } else {
+        let range =
+            s.validation_start..end(s.validation_start, s.validation_count, "validation_start")?;
+        for (name, other) in [("training", &train_range), ("test", &test_range)] {
+            if range.start < other.end && other.start < range.end {
+                return Err(file.invalid(
+                    &field("validation_start"),
+                    format!("validation items {range:?} overlap the {name} items {other:?}"),
+                ));
+            }
+        }
+        let fingerprint = json!({ "synthetic": config, "validation": [range.start, range.end] });
+        Some((synthetic_set(&generator, range), fingerprint))
     };
     Ok(LoadedDataset {
         id: entry.id.clone(),
         train,
         train_count: s.train_count,
         test,
+        validation,
         source: json!({ "synthetic": true }),
         fingerprint: json!({
             "synthetic": config,
@@ -258,6 +265,24 @@ fn synthetic(
             "test": [test_range.start, test_range.end],
         }),
     })
+}
+
+/// The items `range` of a synthetic dataset as images, annotations and oracles.
+fn synthetic_set(generator: &SyntheticDataset, range: std::ops::Range<u64>) -> TestSet {
+    let items: Vec<_> = range.map(|i| generator.sample(i)).collect();
+    let (c, size, m) = (
+        generator.channels(),
+        generator.config().size,
+        generator.config().raters,
+    );
+    let (images, annotations) = fmseg_data::synth::stack(&items);
+    TestSet {
+        images,
+        shape: [items.len(), c, size, size],
+        annotations,
+        raters: m,
+        oracles: Some(items.into_iter().map(|it| it.oracle).collect()),
+    }
 }
 
 fn real(
@@ -363,6 +388,7 @@ fn real(
         train: train_source,
         train_count,
         test: test_set,
+        validation: None,
         source: json!({
             "path": path.display().to_string(),
             "test_path": test_path.map(|p| p.display().to_string()),

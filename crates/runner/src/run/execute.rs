@@ -16,6 +16,7 @@ use fmseg_data::npy::{NpyArray, NpyData, write_f32};
 use fmseg_data::rng::Rng;
 use fmseg_metrics::dataset::DatasetShape;
 use fmseg_model::dataset::InMemorySource;
+use fmseg_model::folder::Snapshot;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -97,7 +98,7 @@ pub fn resuming_at(start: u64) -> String {
 }
 
 /// The seed of chunk `c` of a cell with seed `seed`.
-fn chunk_seed(seed: u64, c: usize) -> u64 {
+pub(crate) fn chunk_seed(seed: u64, c: usize) -> u64 {
     let mut rng = Rng::for_item(seed, c as u64);
     rng.next_u64()
 }
@@ -138,7 +139,7 @@ fn draw(cell: &Cell, test: &TestSet, out: &Path, device: &Device) -> Result<(Vec
     let model = method
         .0
         .method
-        .load_sampler(&dir, device)
+        .load_sampler(&dir, Snapshot::Final, device)
         .with_context(|| format!("loading {} from {}", p.label, dir.display()))?;
     let chunks_dir = cell_dir(out, &p.key).join("chunks");
     std::fs::create_dir_all(&chunks_dir)

@@ -3,7 +3,9 @@
 //! (`<dataset>-metrics`, and `<dataset>-ged` alone), the uncertainty figure (image, annotators,
 //! each method's mean and variance maps, and the true variance on synthetic data;
 //! `<dataset>-uncertainty`), a sample grid (`<dataset>-samples`) and, when the flow model's
-//! solver or step count varies, GED vs NFE per solver (`<dataset>-ged-vs-nfe`). PNG and SVG.
+//! solver or step count varies, GED vs NFE per solver (`<dataset>-ged-vs-nfe`), and with
+//! `learning_curve:`, GED, SNCC and Dice against the training step on the validation images
+//! (`<dataset>-learning-curves`). PNG and SVG.
 
 use std::path::{Path, PathBuf};
 
@@ -13,9 +15,10 @@ use fmseg_metrics::maps::{mean_map, variance_map};
 use fmseg_model::{MethodId, Solver};
 use serde::Deserialize;
 
+use super::curve::{CURVE_FILE, CurvePoint as Curve, Estimate, read_curve};
 use super::figures::{
     CurvePoint, CurveSeries, GridRow, Map, NfePoint, UncertaintyRow, metric_vs_k, metric_vs_nfe,
-    metrics_panel, sample_grid, uncertainty_figure,
+    metrics_panel, panels_against, sample_grid, uncertainty_figure,
 };
 use super::gather::{Gathered, curve_value, seed_means};
 use super::layout::{CellRecord, cell_dir};
@@ -137,6 +140,7 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
             )?);
         }
         written.extend(map_figures(plan, gathered, d, out, &dir)?);
+        written.extend(learning_curves(gathered, d, out, &dir)?);
         // GED vs NFE per solver, when the flow model's solver or steps vary.
         let flow = MethodColumn::Model(MethodId::Flow);
         let flows: Vec<(&CellRecord, SolverKey)> = gathered
@@ -186,6 +190,70 @@ pub fn write_figures(plan: &Plan, gathered: &Gathered, out: &Path) -> Result<Vec
         }
     }
     Ok(written)
+}
+
+/// `<dataset>-learning-curves`: GED, SNCC and Dice of the mean against the training step on the
+/// validation images, one line per method (primary variant, first seed), for the cells that
+/// scored a learning curve (`cells/<key>/curve.csv`); none when no cell did.
+fn learning_curves(
+    gathered: &Gathered,
+    d: &PlannedDataset,
+    out: &Path,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let mut curves = Vec::new();
+    for r in primaries(&gathered.records, &d.id) {
+        if let Some(points) = read_curve(&cell_dir(out, &r.cell.key).join(CURVE_FILE))
+            && !points.is_empty()
+        {
+            curves.push((r, points));
+        }
+    }
+    let Some((_, first)) = curves.first() else {
+        return Ok(Vec::new());
+    };
+    let images = first[0].images;
+    let series = |pick: fn(&Curve) -> Estimate| -> Vec<CurveSeries> {
+        curves
+            .iter()
+            .map(|(r, points)| CurveSeries {
+                method: r.cell.method,
+                label: format!(
+                    "{} ({:.0} s)",
+                    r.cell.label,
+                    points.last().map_or(0.0, |p| p.seconds)
+                ),
+                variant: 0,
+                points: points
+                    .iter()
+                    .map(|p| {
+                        let e = pick(p);
+                        CurvePoint {
+                            k: usize::try_from(p.step).unwrap_or(usize::MAX),
+                            mean: e.mean,
+                            lo: e.lo,
+                            hi: e.hi,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    let panels = vec![
+        ("GED ↓".to_string(), series(|p| p.ged)),
+        ("SNCC ↑".to_string(), series(|p| p.sncc)),
+        ("Dice ↑".to_string(), series(|p| p.dice)),
+    ];
+    let title = format!(
+        "{} — learning curves: {images} validation images, 95 % CI (legend: training seconds)",
+        d.id
+    );
+    Ok(panels_against(
+        &dir.join(format!("{}-learning-curves", d.id)),
+        &title,
+        "training step",
+        &panels,
+    )?)
 }
 
 fn map_figures(

@@ -5,8 +5,8 @@
 //!   `fmseg collect`;
 //! - `models/<train key>/` — an `fmseg train` folder plus `train.json` when training finished
 //!   (`models/<train key>.lock` while a process trains it);
-//! - `cells/<key>/` — `samples.npy`, `rows.json`, and `cell.json` last, whose presence marks the
-//!   cell done (`chunks/` holds the finished sampling chunks of an interrupted cell);
+//! - `cells/<key>/` — `samples.npy`, `rows.json`, `curve.csv` with `learning_curve:`
+//!   (`super::curve`), and `cell.json` last, whose presence marks the cell done (`chunks/` holds the finished sampling chunks of an interrupted cell);
 //! - `metrics.csv`, `metrics.parquet`, `table.md`, `table.tex`, `figures/`, `manifest.json`.
 
 use std::path::{Path, PathBuf};

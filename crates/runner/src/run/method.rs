@@ -19,7 +19,7 @@ use fmseg_model::experiment::{DataShape, ModelSpec, TrainingSpec, resolve_flow};
 use fmseg_model::flow::FlowMatching;
 use fmseg_model::flow::load::read_objective;
 use fmseg_model::flow::sampling::{Decode, FlowSamplerConfig};
-use fmseg_model::folder::{FolderError, folder_method};
+use fmseg_model::folder::{FolderError, Snapshot, folder_method};
 use fmseg_model::ode::SolverConfig;
 use fmseg_model::precision::Precision;
 use fmseg_model::training::{TrainConfig, TrainError, TrainSummary, train_on};
@@ -298,17 +298,19 @@ impl MethodConfig {
         }
     }
 
-    /// The trained model of `dir` as a sampler on `device` (a plain, non-autodiff device).
+    /// The trained model of `dir` (its exported weights, or a training checkpoint's) as a sampler
+    /// on `device` (a plain, non-autodiff device).
     pub fn load_sampler(
         &self,
         dir: &Path,
+        snapshot: Snapshot,
         device: &Device,
     ) -> Result<Box<dyn SegmentationSampler>, LoadError> {
         Ok(match self {
             Self::Flow {
                 sampling, weights, ..
             } => Box::new(fmseg_model::flow::load::load_sampler(
-                dir, *sampling, *weights, device,
+                dir, *sampling, *weights, snapshot, device,
             )?),
             Self::Baseline {
                 config,
@@ -322,7 +324,7 @@ impl MethodConfig {
                         .map_err(|m| FolderError::new(dir, m))?,
                     None => config.clone(),
                 };
-                config.load_sampler(dir, *weights, *max_batch, device)?
+                config.load_sampler(dir, *weights, snapshot, *max_batch, device)?
             }
         })
     }

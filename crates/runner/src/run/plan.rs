@@ -117,6 +117,18 @@ pub struct Cell {
     pub kind: CellKind,
     /// The resolved configuration the key hashes (also written to the manifest).
     pub resolved: Value,
+    /// The learning curve to score before the cell is done (`learning_curve:`, model cells).
+    pub curve: Option<CurvePlan>,
+}
+
+/// A cell's learning curve: its model's checkpoints at multiples of `every` steps, each scored
+/// on the dataset's validation images with `samples` samples per image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurvePlan {
+    /// Steps between scored checkpoints.
+    pub every: u64,
+    /// Samples per validation image.
+    pub samples: usize,
 }
 
 impl Cell {
@@ -225,6 +237,65 @@ fn train_resolved(r: &ResolvedMethod, data: &Value) -> Value {
     key
 }
 
+/// The learning curve of `label` on dataset `d` (`learning_curve:`), or why it cannot be
+/// scored: the dataset has no validation images, or `every` is not a multiple of the method's
+/// checkpoint period.
+fn curve_plan(
+    file: &SpecFile,
+    d: usize,
+    data: &LoadedDataset,
+    method: &ResolvedMethod,
+    label: &str,
+) -> Result<Option<CurvePlan>, ExperimentError> {
+    let Some(spec) = &file.spec.learning_curve else {
+        return Ok(None);
+    };
+    if data.validation.is_none() {
+        let synthetic = file.spec.datasets[d].synthetic.is_some();
+        return Err(if synthetic {
+            file.invalid(
+                &format!("datasets[{d}].synthetic.validation_count"),
+                "learning_curve needs validation images: give validation_count (and \
+                 validation_start, default 20000)",
+            )
+        } else {
+            file.invalid(
+                "learning_curve",
+                format!(
+                    "dataset '{}' has no validation images: only synthetic datasets give them \
+                     so far (validation_count)",
+                    data.id
+                ),
+            )
+        });
+    }
+    if spec.samples == 0 {
+        return Err(file.invalid("learning_curve.samples", "must be at least 1"));
+    }
+    let period = method.training.checkpoint_every;
+    if period == 0 {
+        return Err(file.invalid(
+            "learning_curve",
+            format!(
+                "{label}: training.checkpoint_every is 0, so there are no checkpoints to score"
+            ),
+        ));
+    }
+    let every = spec.every.unwrap_or(period);
+    if every == 0 || !every.is_multiple_of(period) {
+        return Err(file.invalid(
+            "learning_curve.every",
+            format!(
+                "{every}: must be a multiple of {label}'s training.checkpoint_every ({period})"
+            ),
+        ));
+    }
+    Ok(Some(CurvePlan {
+        every,
+        samples: spec.samples,
+    }))
+}
+
 /// Every cell of the experiment, datasets outermost, then variants, then seeds; oracle cells
 /// (synthetic datasets, when `oracle: true`) first within their dataset.
 pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, ExperimentError> {
@@ -280,6 +351,7 @@ pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, Ex
                     samples: n,
                     kind: CellKind::Oracle,
                     resolved,
+                    curve: None,
                 });
             }
         }
@@ -288,13 +360,19 @@ pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, Ex
                 let (_, method) = resolve_variant(file, v, seed, shape)?;
                 let train = train_resolved(&method, &data.fingerprint);
                 let train_key = key_of(&train);
-                let resolved = json!({
+                let mut resolved = json!({
                     "train_key": train_key,
                     "train": train,
                     "sampling": method.method.sampling_json(),
                     "seed": seed,
                     "samples": n,
                 });
+                let curve = curve_plan(file, d, data, &method, &v.label)?;
+                if let (Some(c), Some((_, validation))) = (curve, &data.validation) {
+                    resolved["curve"] = json!({
+                        "every": c.every, "samples": c.samples, "validation": validation,
+                    });
+                }
                 cells.push(Cell {
                     planned: PlannedCell {
                         key: key_of(&resolved),
@@ -310,6 +388,7 @@ pub fn plan(file: &SpecFile, datasets: &[LoadedDataset]) -> Result<Vec<Cell>, Ex
                     samples: n,
                     kind: CellKind::Model(Box::new(method)),
                     resolved,
+                    curve,
                 });
             }
         }

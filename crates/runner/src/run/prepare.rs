@@ -10,6 +10,7 @@ use fmseg_data::atomic::{remove_if_present, write_atomic};
 use fmseg_data::npy::{write_f32, write_u8};
 use serde_json::json;
 
+use super::curve::ensure_curve;
 use super::data::{LoadedDataset, load_dataset};
 use super::execute::{ensure_trained, run_cell};
 use super::layout::{finished, model_dir};
@@ -185,6 +186,9 @@ impl Prepared {
                     ensure_trained(cell, &data.train, &meta, &self.out, device)?
                 }
             };
+            if let (Some(plan), Some((validation, _))) = (cell.curve, &data.validation) {
+                ensure_curve(cell, plan, validation, &self.out, &device.device)?;
+            }
             let record = run_cell(
                 cell,
                 &data.test,

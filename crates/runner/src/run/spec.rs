@@ -62,6 +62,10 @@ pub struct RunSpec {
     /// Optional grid over one method's settings.
     #[serde(default)]
     pub ablation: Option<AblationSpec>,
+    /// Score every model's training checkpoints on the datasets' validation images (a learning
+    /// curve per cell, `curve.csv`, and the `learning-curves` figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_curve: Option<CurveSpec>,
     /// Figure settings.
     #[serde(default)]
     pub figures: FigureSpec,
@@ -129,6 +133,28 @@ pub struct SyntheticData {
     pub test_start: u64,
     /// Test items.
     pub test_count: usize,
+    /// First validation item (default 20000): the images `learning_curve` scores.
+    #[serde(default = "validation_start")]
+    pub validation_start: u64,
+    /// Validation items (default 0: none). Not part of the training data's identity, so adding
+    /// them retrains nothing.
+    #[serde(default)]
+    pub validation_count: usize,
+}
+
+/// `learning_curve:` — every model's checkpoints (each `every` steps) scored on the validation
+/// images with `samples` samples per image: GED and SNCC (the paper's), means and 95 % intervals
+/// over the images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurveSpec {
+    /// Score the checkpoints whose step is a multiple of this (default: every checkpoint); a
+    /// multiple of each method's `training.checkpoint_every`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+    /// Samples per validation image (default 16).
+    #[serde(default = "sixteen")]
+    pub samples: usize,
 }
 
 /// `split:` of a real dataset. Exactly one of: `official: true` (the official LIDC 90/10 split
@@ -327,6 +353,12 @@ fn six() -> usize {
 }
 fn test_start() -> u64 {
     10_000
+}
+fn validation_start() -> u64 {
+    20_000
+}
+fn sixteen() -> usize {
+    16
 }
 
 #[cfg(test)]

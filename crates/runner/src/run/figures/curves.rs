@@ -88,10 +88,21 @@ pub fn metrics_panel(
     title: &str,
     panels: &[(String, Vec<CurveSeries>)],
 ) -> Result<Vec<PathBuf>, FigureError> {
+    panels_against(stem, title, "number of samples k", panels)
+}
+
+/// [`metrics_panel`] with another x axis: the points' `k` is the x value named by `x_label`
+/// (e.g. training steps for learning curves), log2-spaced with a tick at every value present.
+pub fn panels_against(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    panels: &[(String, Vec<CurveSeries>)],
+) -> Result<Vec<PathBuf>, FigureError> {
     let panels: Vec<LinePanel> = panels
         .iter()
         .map(|(y_label, series)| LinePanel {
-            x_label: "number of samples k".into(),
+            x_label: x_label.into(),
             y_label: y_label.clone(),
             lines: lines_of(series),
             ticks: TickRule::Present,

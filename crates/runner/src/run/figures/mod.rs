@@ -24,7 +24,7 @@ mod uncertainty;
 pub use canvas::FigureError;
 pub(crate) use canvas::LegendEntry;
 pub(crate) use canvas::{DrawResult, Figure, save, text_style, text_width};
-pub use curves::{CurvePoint, CurveSeries, metric_vs_k, metrics_panel};
+pub use curves::{CurvePoint, CurveSeries, metric_vs_k, metrics_panel, panels_against};
 pub use grid::{GridRow, sample_grid};
 pub use map::Map;
 pub use nfe::{NfePoint, metric_vs_nfe};
