@@ -165,3 +165,45 @@ impl SegmentationSampler for Cimd {
         sample_in_passes(self, images, count, seed, DEFAULT_MAX_BATCH)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cimd::CimdConfig;
+    use burn::tensor::Device;
+
+    /// The sampler's inputs are those of training: at respaced step k it feeds the denoiser the
+    /// original timestep `timestep_map[k]` (an integer of the training range) and treats x as
+    /// x_t with training's √ᾱ_t and √(1−ᾱ_t) at that timestep.
+    #[test]
+    fn respaced_steps_use_the_training_noise_levels() {
+        let device = Device::flex();
+        let config = CimdConfig {
+            image_size: 32,
+            model_channels: 32,
+            channel_mult: vec![1, 2],
+            num_res_blocks: 1,
+            attention_resolutions: vec![],
+            encoder_filters: vec![8],
+            encoder_convs: 1,
+            use_scale_shift_norm: true,
+            sampling_steps: 7,
+            ..CimdConfig::default()
+        };
+        let model = Cimd::new(&config, &device).unwrap();
+        let table = StepTable::of(&model);
+        assert_eq!(table.schedule.len(), 7);
+        assert_eq!(table.schedule.timestep_map.first(), Some(&0));
+        assert_eq!(
+            table.schedule.timestep_map.last(),
+            Some(&(config.timesteps - 1))
+        );
+        for (k, &t) in table.schedule.timestep_map.iter().enumerate() {
+            let level = model.noise_level(&[t], &device);
+            let signal = level.signal.into_scalar::<f32>();
+            let noise = level.noise.into_scalar::<f32>();
+            assert!((signal - table.signal[k] as f32).abs() < 1e-6, "step {k}");
+            assert!((noise - table.noise[k] as f32).abs() < 1e-6, "step {k}");
+        }
+    }
+}
