@@ -404,6 +404,64 @@ fn learning_curves_score_every_checkpoint_and_draw_a_figure() {
     assert!(!err.contains("training flow"), "{err}");
 }
 
+/// A real-format dataset (here an `fmseg data synth` folder read by path) with a validation index
+/// range: its learning curve is scored; a validation range beside another split mode, or one
+/// that overlaps, is refused naming the field.
+#[test]
+fn real_datasets_take_a_validation_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&fmseg(&[
+        "data",
+        "synth",
+        "--preset",
+        "tiny",
+        "--count",
+        "12",
+        "--size",
+        "32",
+        "--raters",
+        "3",
+        "--out",
+        &data.display().to_string(),
+    ]));
+    let text = SPEC
+        .replace(
+            "synthetic: { preset: tiny, size: 32, raters: 3, seed: 0, train_count: 16, test_start: 500, test_count: 3 }",
+            &format!("path: {}\n    split: {{ train: [0, 8], validation: [8, 10], test: [10, 12] }}", data.display()),
+        )
+        .replace("GUIDANCE", "0.3")
+        + "learning_curve: { samples: 2 }\n";
+    let file = write(dir.path(), "real.yaml", &text);
+    let out = dir.path().join("out");
+    let err = ok(&run(&file, &out, &[]));
+    assert!(
+        err.contains("learning curve: step 6: ") && err.contains("on 2 validation images"),
+        "{err}"
+    );
+    assert!(out.join("figures/tiny-32-learning-curves.png").is_file());
+    for (bad, field) in [
+        (
+            "{ test_fraction: 0.2, validation: [8, 10] }",
+            "split.validation",
+        ),
+        (
+            "{ train: [0, 8], validation: [7, 10], test: [10, 12] }",
+            "split.validation",
+        ),
+    ] {
+        let t = text.replace(
+            "{ train: [0, 8], validation: [8, 10], test: [10, 12] }",
+            bad,
+        );
+        let f = write(dir.path(), "bad-split.yaml", &t);
+        let o = run(&f, &dir.path().join("o"), &[]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {e}");
+        assert!(e.contains(&format!("datasets[0].{field}")), "{bad}: {e}");
+    }
+}
+
 #[test]
 fn bad_experiment_files_name_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();

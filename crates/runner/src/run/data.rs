@@ -337,12 +337,15 @@ fn real(
         size: pre.size,
         keep_empty: pre.keep_empty,
     };
-    let (train, test) = match (raw_test, &entry.split) {
+    let (train, test, validation) = match (raw_test, &entry.split) {
         (Some(_), Some(_)) => {
             return Err(file.invalid(&field("split"), "give `split:` or `test_path:`, not both"));
         }
-        (Some(test), None) => (raw, test),
-        (None, Some(split)) => split_raw(file, index, raw, split)?,
+        (Some(test), None) => (raw, test, None),
+        (None, Some(split)) => {
+            let parts = split_raw(file, index, raw, split)?;
+            (parts.train, parts.test, parts.validation)
+        }
         (None, None) => {
             return Err(file.invalid(
                 &field("split"),
@@ -350,7 +353,11 @@ fn real(
             ));
         }
     };
-    let need = preprocessed_bytes(&train, &config) + preprocessed_bytes(&test, &config);
+    let need = preprocessed_bytes(&train, &config)
+        + preprocessed_bytes(&test, &config)
+        + validation
+            .as_ref()
+            .map_or(0, |v| preprocessed_bytes(v, &config));
     if let Some(message) = crate::memory::refusal(
         &format!(
             "preprocess size {} crop {}",
@@ -376,6 +383,30 @@ fn real(
             "training and test images differ in shape or rater count",
         ));
     }
+    let validation = match validation {
+        None => None,
+        Some(v) => {
+            let (v, _) = preprocess_dataset(v, &config);
+            let (set, _) = to_arrays(file, &field("split.validation"), &v)?;
+            if set.shape[1..] != test_set.shape[1..] || set.raters != test_set.raters {
+                return Err(file.invalid(
+                    &field("split.validation"),
+                    "validation and test images differ in shape or rater count",
+                ));
+            }
+            let fingerprint = json!({
+                "sha256": checksum,
+                "validation": entry.split.as_ref().and_then(|s| s.validation),
+                "preprocess": pre,
+            });
+            Some((set, fingerprint))
+        }
+    };
+    // the validation range is not part of the training data's identity
+    let split = entry.split.as_ref().map(|s| super::spec::SplitSpec {
+        validation: None,
+        ..s.clone()
+    });
     let train_source = InMemorySource::from_arrays(
         train_set.images,
         train_set.shape,
@@ -388,7 +419,7 @@ fn real(
         train: train_source,
         train_count,
         test: test_set,
-        validation: None,
+        validation,
         source: json!({
             "path": path.display().to_string(),
             "test_path": test_path.map(|p| p.display().to_string()),
@@ -397,7 +428,7 @@ fn real(
             "format": detected,
             "sha256": checksum,
             "test_sha256": test_checksum,
-            "split": entry.split,
+            "split": split,
             "preprocess": pre,
             "test_limit": entry.test_limit,
             "train_report": train_report,

@@ -262,8 +262,8 @@ fn curve_plan(
             file.invalid(
                 "learning_curve",
                 format!(
-                    "dataset '{}' has no validation images: only synthetic datasets give them \
-                     so far (validation_count)",
+                    "dataset '{}' has no validation images: give datasets[{d}].split.validation \
+                     (an index range beside `train` and `test`)",
                     data.id
                 ),
             )

@@ -159,7 +159,8 @@ pub struct CurveSpec {
 
 /// `split:` of a real dataset. Exactly one of: `official: true` (the official LIDC 90/10 split
 /// by `series_uid`), index ranges `train: [a, b]` + `test: [c, d]` (half-open, 0-based, in file
-/// order), or `test_fraction` (+ `seed`) by group (ids when the data has no groups).
+/// order; optionally `validation: [e, f]`), or `test_fraction` (+ `seed`) by group (ids when the
+/// data has no groups).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SplitSpec {
@@ -172,6 +173,10 @@ pub struct SplitSpec {
     /// Test index range `[start, end)`.
     #[serde(default)]
     pub test: Option<[usize; 2]>,
+    /// Validation index range `[start, end)` (with `train` + `test` only): the images
+    /// `learning_curve` scores. Not part of the training data's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<[usize; 2]>,
     /// Fraction of groups held out for testing.
     #[serde(default)]
     pub test_fraction: Option<f64>,

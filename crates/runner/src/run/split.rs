@@ -1,21 +1,42 @@
 //! How a real dataset is divided into training and test images (`datasets[i].split`): the
 //! official LIDC split by `series_uid` (numpy MT19937 + sklearn's `ShuffleSplit`, 90/10), index
-//! ranges in file order, or a seeded split by group (patients, cases; ids when the data has no
-//! groups).
+//! ranges in file order (with an optional validation range for learning curves), or a seeded
+//! split by group (patients, cases; ids when the data has no groups).
 
 use fmseg_data::formats::{RawDataset, official_lidc_split, split_by_group};
 
 use super::spec::SplitSpec;
 use super::spec_file::{ExperimentError, SpecFile};
 
-/// Splits `raw` as `datasets[index].split` says: `(training, test)`.
+/// A real dataset divided: training, test and (index ranges only) validation images.
+pub struct Parts {
+    /// Training images.
+    pub train: RawDataset,
+    /// Test images.
+    pub test: RawDataset,
+    /// Validation images (`split.validation`).
+    pub validation: Option<RawDataset>,
+}
+
+/// Splits `raw` as `datasets[index].split` says.
 pub fn split_raw(
     file: &SpecFile,
     index: usize,
     raw: RawDataset,
     split: &SplitSpec,
-) -> Result<(RawDataset, RawDataset), ExperimentError> {
+) -> Result<Parts, ExperimentError> {
     let field = format!("datasets[{index}].split");
+    if split.validation.is_some() && (split.train.is_none() || split.test.is_none()) {
+        return Err(file.invalid(
+            &format!("{field}.validation"),
+            "a validation range goes with `train` + `test` ranges",
+        ));
+    }
+    let two = |(train, test): (RawDataset, RawDataset)| Parts {
+        train,
+        test,
+        validation: None,
+    };
     let modes = usize::from(split.official)
         + usize::from(split.train.is_some() || split.test.is_some())
         + usize::from(split.test_fraction.is_some());
@@ -27,7 +48,9 @@ pub fn split_raw(
     }
     let n = raw.len();
     if split.official {
-        return official_lidc_split(raw).map_err(|e| file.invalid(&field, e.to_string()));
+        return official_lidc_split(raw)
+            .map(two)
+            .map_err(|e| file.invalid(&field, e.to_string()));
     }
     let pick = |raw: &RawDataset, idx: &[usize], name: &str| RawDataset {
         source: format!("{} ({name})", raw.source),
@@ -50,7 +73,10 @@ pub fn split_raw(
             .map_err(|_| file.invalid(&format!("{field}.seed"), "must fit in 32 bits"))?;
         let g = split_by_group(&groups, fraction, seed)
             .map_err(|e| file.invalid(&field, e.to_string()))?;
-        return Ok((pick(&raw, &g.train, "train"), pick(&raw, &g.test, "test")));
+        return Ok(two((
+            pick(&raw, &g.train, "train"),
+            pick(&raw, &g.test, "test"),
+        )));
     }
     let range = |name: &str, r: Option<[usize; 2]>| -> Result<Vec<usize>, ExperimentError> {
         let [a, b] = r.ok_or_else(|| file.invalid(&format!("{field}.{name}"), "missing range"))?;
@@ -67,5 +93,22 @@ pub fn split_raw(
     if train.iter().any(|i| test.contains(i)) {
         return Err(file.invalid(&format!("{field}.test"), "overlaps the training range"));
     }
-    Ok((pick(&raw, &train, "train"), pick(&raw, &test, "test")))
+    let validation = match split.validation {
+        None => None,
+        Some(_) => {
+            let v = range("validation", split.validation)?;
+            if v.iter().any(|i| train.contains(i) || test.contains(i)) {
+                return Err(file.invalid(
+                    &format!("{field}.validation"),
+                    "overlaps the training or test range",
+                ));
+            }
+            Some(pick(&raw, &v, "validation"))
+        }
+    };
+    Ok(Parts {
+        train: pick(&raw, &train, "train"),
+        test: pick(&raw, &test, "test"),
+        validation,
+    })
 }
