@@ -13,7 +13,7 @@ build:
     cargo build --locked --release -p fmseg-runner
 
 # Without arguments: the embedded default, experiments/cpu-default.yaml (flow matching vs Prob-UNet, PHiSeg, CIMD and the oracle on the
-# synthetic lidc-like benchmark at 32 px; ~15 min after the build on 2 cores) into
+# synthetic lidc-like benchmark at 32 px, with learning curves; ~21 min after the build on 2 cores) into
 # results/cpu-default/. `just reproduce-paper lidc DIR` runs experiments/paper-lidc.yaml on Knegt's
 # data_lidc.pickle in DIR (or DIR is the pickle itself); `just reproduce-paper mmis DIR` runs
 # experiments/paper-mmis.yaml on MMIS2024TASK1 (DIR holds training/ and validation/); both are
