@@ -58,11 +58,7 @@ impl BaselineConfig {
         impl BaselineOp for Load<'_> {
             type Output = Result<Box<dyn SegmentationSampler>, FolderError>;
             fn apply<M: BaselineModel>(self, config: &M::Config) -> Self::Output {
-                let bad = |message: String| FolderError::new(self.weights, message);
-                let model = M::build(config, self.device).map_err(|e| bad(e.to_string()))?;
-                let tensors = read_safetensors(self.weights).map_err(|e| bad(e.to_string()))?;
-                let model = import_params(model, tensors, &self.weights.display().to_string())
-                    .map_err(|e| bad(e.to_string()))?;
+                let model = load_model::<M>(config, self.weights, self.device)?;
                 Ok(Box::new(Batched {
                     model,
                     max_batch: self.max_batch,
@@ -91,8 +87,18 @@ pub fn load_cimd(
         ));
     };
     let weights = weights_at(dir, selection, Snapshot::Final)?;
-    let bad = |message: String| FolderError::new(&weights, message);
-    let model = Cimd::new(&config, device).map_err(|e| bad(e.to_string()))?;
-    let tensors = read_safetensors(&weights).map_err(|e| bad(e.to_string()))?;
+    load_model::<Cimd>(&config, &weights, device)
+}
+
+/// A model of `config` on `device` with the parameters of the safetensors file `weights`; errors
+/// name the file.
+fn load_model<M: BaselineModel>(
+    config: &M::Config,
+    weights: &Path,
+    device: &Device,
+) -> Result<M, FolderError> {
+    let bad = |message: String| FolderError::new(weights, message);
+    let model = M::build(config, device).map_err(|e| bad(e.to_string()))?;
+    let tensors = read_safetensors(weights).map_err(|e| bad(e.to_string()))?;
     import_params(model, tensors, &weights.display().to_string()).map_err(|e| bad(e.to_string()))
 }

@@ -159,23 +159,24 @@ impl Cimd {
         let mut latents = Vec::new();
         let mut denoising = Vec::new();
         let grid: Vec<usize> = (0..10).map(|i| i * last / 9).collect();
+        let mse = |a: Tensor<4>| f64::from((a - x0.clone()).square().mean().into_scalar::<f32>());
+        // the all-background guess does not depend on t
+        let trivial_mse = mse(Tensor::full([p, 1, h, w], -1.0, &device));
+        let z = (!self.config().code_faithful).then(|| q.mean.clone());
         for &t in &grid {
             let ts = vec![t; p];
             let level = self.noise_level(&ts, &device);
             let noisy = x0.clone() * level.signal.clone() + eps.clone() * level.noise.clone();
-            let z = (!self.config().code_faithful).then(|| q.mean.clone());
-            let out = self.denoise(noisy.clone(), &ts, images.clone(), z);
+            let out = self.denoise(noisy.clone(), &ts, images.clone(), z.clone());
             let x0_hat = self
                 .config()
                 .prediction
                 .x0_hat(out.clone().narrow(1, 0, 1), noisy.clone(), &level)
                 .clamp(-1.0, 1.0);
-            let mse =
-                |a: Tensor<4>| f64::from((a - x0.clone()).square().mean().into_scalar::<f32>());
             denoising.push(DenoiseCheck {
                 t,
                 model_mse: mse(x0_hat),
-                trivial_mse: mse(Tensor::full([p, 1, h, w], -1.0, &device)),
+                trivial_mse,
             });
             if [grid[0], grid[5], grid[9]].contains(&t) {
                 let estimate = if self.config().code_faithful {
@@ -195,7 +196,6 @@ impl Cimd {
         let first = {
             let ts = vec![last; p];
             let level = self.noise_level(&ts, &device);
-            let z = (!self.config().code_faithful).then(|| q.mean.clone());
             let out = self.denoise(x_t.clone(), &ts, images.clone(), z);
             let x0_hat = self
                 .config()

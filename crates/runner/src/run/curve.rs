@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use fmseg_data::atomic::write_atomic;
 use fmseg_metrics::{DatasetShape, Prefixes, Scores, evaluate_images};
 use fmseg_model::folder::Snapshot;
@@ -204,15 +204,15 @@ fn draw_all(
     device: &Device,
     mut sample: impl FnMut(Tensor<4>, usize, u64) -> Result<Vec<f32>>,
 ) -> Result<Vec<f32>> {
-    let [count, c, h, w] = set.shape;
-    let plane = h * w;
-    let mut values = Vec::with_capacity(count * n * plane);
+    let [count, _, h, w] = set.shape;
+    let mut values = Vec::with_capacity(count * n * h * w);
     for (ci, start) in (0..count).step_by(CHUNK).enumerate() {
         let end = (start + CHUNK).min(count);
-        let images = set.images[start * c * plane..end * c * plane].to_vec();
-        let tensor =
-            Tensor::<4>::from_data(TensorData::new(images, [end - start, c, h, w]), device);
-        values.extend(sample(tensor, n, chunk_seed(seed, ci))?);
+        values.extend(sample(
+            set.images_tensor(start, end, device),
+            n,
+            chunk_seed(seed, ci),
+        )?);
     }
     Ok(values)
 }

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::tensor::{Device, Tensor, TensorData};
 use fmseg_data::cache::source_sha256;
 use fmseg_data::formats::RawDataset;
 use fmseg_data::inspect::{format_name, load_any};
@@ -57,6 +58,16 @@ pub struct LoadedDataset {
     pub fingerprint: serde_json::Value,
     /// Where the data was read from (not part of the keys: moving a dataset reruns nothing).
     pub source: serde_json::Value,
+}
+
+impl TestSet {
+    /// Images `start..end` as a `[end − start, C, H, W]` tensor on `device`.
+    pub fn images_tensor(&self, start: usize, end: usize, device: &Device) -> Tensor<4> {
+        let [_, c, h, w] = self.shape;
+        let per = c * h * w;
+        let values = self.images[start * per..end * per].to_vec();
+        Tensor::from_data(TensorData::new(values, [end - start, c, h, w]), device)
+    }
 }
 
 impl LoadedDataset {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use fmseg_data::atomic::write_atomic;
 use fmseg_data::npy::{NpyArray, NpyData, write_f32};
 use fmseg_data::rng::Rng;
@@ -116,7 +116,7 @@ fn progress(len: usize, label: &str) -> ProgressBar {
 
 /// Draws `cell.samples` soft masks per test image: `[N, n, H, W]` values and the NFE.
 fn draw(cell: &Cell, test: &TestSet, out: &Path, device: &Device) -> Result<(Vec<f32>, usize)> {
-    let [n_img, c, h, w] = test.shape;
+    let [n_img, _, h, w] = test.shape;
     let n = cell.samples;
     let plane = h * w;
     let p = &cell.planned;
@@ -163,9 +163,7 @@ fn draw(cell: &Cell, test: &TestSet, out: &Path, device: &Device) -> Result<(Vec
             bar.set_position(end as u64);
             continue;
         }
-        let images = test.images[start * c * plane..end * c * plane].to_vec();
-        let tensor =
-            Tensor::<4>::from_data(TensorData::new(images, [end - start, c, h, w]), device);
+        let tensor = test.images_tensor(start, end, device);
         let set = model
             .sample(tensor, n, chunk_seed(p.seed, ci))
             .with_context(|| format!("sampling {}", p.label))?;
